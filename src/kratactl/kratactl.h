@@ -1,0 +1,43 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#pragma once
+
+#include <stdbool.h>
+
+/* Exit codes (documented in kratactl(1)). `zone launch --attach` exits with
+ * the zone's own exit status instead. */
+enum {
+        EXIT_OK = 0,
+        EXIT_FAILURE_GENERIC = 1, /* the operation failed; the message says why */
+        EXIT_USAGE = 2,           /* bad command line */
+        EXIT_NOT_FOUND = 3,       /* no such zone, image or transfer */
+        EXIT_UNAVAILABLE = 4,     /* a daemon or the hypervisor is not there */
+        EXIT_DENIED = 5,          /* not authorized */
+};
+
+typedef enum OutputMode {
+        OUTPUT_TABLE,
+        OUTPUT_JSON,
+} OutputMode;
+
+extern OutputMode arg_output;
+extern bool arg_legend;
+extern bool arg_ask_password;
+
+/* Maps a negative errno from an operation to the exit codes above. */
+int exit_code_from_errno(int r);
+
+typedef struct Verb {
+        const char *name;
+        int min_args, max_args; /* counting the verb itself; -1: unlimited */
+        int (*run)(int argc, char *argv[]);
+        const char *help;
+} Verb;
+
+/* Runs the verb named by argv[0] from verbs[]; prints the group's help for
+ * "help", --help or no verb. Returns a process exit code. */
+int dispatch_verb(const char *group, const Verb verbs[], int argc, char *argv[]);
+
+int verb_zone(int argc, char *argv[]);
+int verb_image(int argc, char *argv[]);
+int verb_kernel(int argc, char *argv[]);
+int verb_network(int argc, char *argv[]);
