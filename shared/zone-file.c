@@ -1,0 +1,729 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include <ctype.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "fs-util.h"
+#include "paths.h"
+#include "string-util.h"
+#include "zone-file.h"
+
+ZoneSpec *zone_spec_new(const char *name) {
+        ZoneSpec *s = calloc(1, sizeof *s);
+
+        if (!s)
+                return NULL;
+        s->name = strdup(name);
+        if (!s->name)
+                return mfree(s);
+        s->memory = ZONE_MEMORY_DEFAULT;
+        s->vcpus = 1;
+        return s;
+}
+
+ZoneSpec *zone_spec_free(ZoneSpec *s) {
+        if (!s)
+                return NULL;
+        free(s->name);
+        free(s->uuid);
+        free(s->image);
+        free(s->kernel);
+        strv_free(s->environment);
+        free(s->ports);
+        free(s->working_directory);
+        free(s->user);
+        strv_free(s->command);
+        return mfree(s);
+}
+
+bool zone_name_is_valid(const char *name) {
+        size_t n;
+
+        if (isempty(name))
+                return false;
+        n = strlen(name);
+        if (n > ZONE_NAME_MAX)
+                return false;
+        if (!islower((unsigned char) name[0]) && !isdigit((unsigned char) name[0]))
+                return false;
+        for (size_t i = 0; i < n; i++)
+                if (!islower((unsigned char) name[i]) && !isdigit((unsigned char) name[i]) && name[i] != '-')
+                        return false;
+        return true;
+}
+
+bool zone_uuid_is_valid(const char *uuid) {
+        if (!uuid || strlen(uuid) != 36)
+                return false;
+        for (size_t i = 0; i < 36; i++) {
+                if (i == 8 || i == 13 || i == 18 || i == 23) {
+                        if (uuid[i] != '-')
+                                return false;
+                } else if (!isxdigit((unsigned char) uuid[i]) || isupper((unsigned char) uuid[i]))
+                        return false;
+        }
+        return true;
+}
+
+static int parse_port_number(const char *s, size_t len, uint16_t *ret) {
+        char buf[8];
+        unsigned v;
+
+        if (len == 0 || len >= sizeof buf)
+                return -EINVAL;
+        memcpy(buf, s, len);
+        buf[len] = 0;
+        for (size_t i = 0; i < len; i++)
+                if (!isdigit((unsigned char) buf[i]))
+                        return -EINVAL;
+        if (safe_atou(buf, &v) < 0 || v == 0 || v > 65535)
+                return -EINVAL;
+        *ret = (uint16_t) v;
+        return 0;
+}
+
+int zone_port_parse(const char *s, ZonePort *ret) {
+        const char *colon, *slash, *end;
+        ZonePort p = { .proto = ZONE_PORT_TCP };
+
+        if (isempty(s))
+                return -EINVAL;
+        colon = strchr(s, ':');
+        if (!colon)
+                return -EINVAL;
+        slash = strchr(colon, '/');
+        end = slash ?: colon + strlen(colon);
+        if (parse_port_number(s, (size_t) (colon - s), &p.host_port) < 0 ||
+            parse_port_number(colon + 1, (size_t) (end - colon - 1), &p.zone_port) < 0)
+                return -EINVAL;
+        if (slash) {
+                if (streq(slash + 1, "udp"))
+                        p.proto = ZONE_PORT_UDP;
+                else if (!streq(slash + 1, "tcp"))
+                        return -EINVAL;
+        }
+        *ret = p;
+        return 0;
+}
+
+const char *zone_port_format(const ZonePort *p, char *buf, size_t len) {
+        snprintf(buf, len, "%u:%u/%s", p->host_port, p->zone_port,
+                 p->proto == ZONE_PORT_UDP ? "udp" : "tcp");
+        return buf;
+}
+
+bool zone_env_is_valid(const char *a) {
+        const char *eq;
+
+        if (!a || !string_is_printable(a, ZONE_VALUE_MAX))
+                return false;
+        eq = strchr(a, '=');
+        if (!eq || eq == a)
+                return false;
+        for (const char *p = a; p < eq; p++)
+                if (!isalnum((unsigned char) *p) && *p != '_' && *p != '.' && *p != '-')
+                        return false;
+        return !isdigit((unsigned char) a[0]);
+}
+
+int zone_split_words(const char *s, char ***ret) {
+        _cleanup_strv_free_ char **l = NULL;
+        size_t n = strlen(s);
+        _cleanup_free_ char *w = malloc(n + 1);
+        const char *p = s;
+        int r;
+
+        if (!w)
+                return -ENOMEM;
+        for (;;) {
+                size_t k = 0;
+                char quote = 0;
+                bool have = false;
+
+                while (*p == ' ' || *p == '\t')
+                        p++;
+                if (!*p)
+                        break;
+                for (; *p; p++) {
+                        if (!quote && (*p == ' ' || *p == '\t'))
+                                break;
+                        if (!quote && (*p == '"' || *p == '\'')) {
+                                quote = *p;
+                                have = true;
+                                continue;
+                        }
+                        if (quote && *p == quote) {
+                                quote = 0;
+                                continue;
+                        }
+                        if (*p == '\\' && quote != '\'') {
+                                p++;
+                                switch (*p) {
+                                case '\\': case '"': case '\'': case ' ':
+                                        w[k++] = *p;
+                                        break;
+                                case 'n':
+                                        w[k++] = '\n';
+                                        break;
+                                case 't':
+                                        w[k++] = '\t';
+                                        break;
+                                default:
+                                        return -EINVAL; /* includes a trailing backslash */
+                                }
+                                have = true;
+                                continue;
+                        }
+                        w[k++] = *p;
+                        have = true;
+                }
+                if (quote)
+                        return -EINVAL;
+                if (!have)
+                        break;
+                w[k] = 0;
+                r = strv_extend(&l, w);
+                if (r < 0)
+                        return r;
+        }
+        if (!l) {
+                l = calloc(1, sizeof(char *));
+                if (!l)
+                        return -ENOMEM;
+        }
+        *ret = TAKE_PTR(l);
+        return 0;
+}
+
+static bool word_needs_quotes(const char *w) {
+        if (!*w)
+                return true;
+        for (const char *p = w; *p; p++)
+                if (strchr(" \t\"'\\\n", *p))
+                        return true;
+        return false;
+}
+
+char *zone_join_words(char *const *words) {
+        size_t len = 1;
+        char *buf, *o;
+
+        STRV_FOREACH(w, words)
+                len += strlen(*w) * 2 + 3;
+        buf = o = malloc(len);
+        if (!buf)
+                return NULL;
+        STRV_FOREACH(w, words) {
+                bool q = word_needs_quotes(*w);
+
+                if (o != buf)
+                        *o++ = ' ';
+                if (q)
+                        *o++ = '"';
+                for (const char *p = *w; *p; p++) {
+                        if (*p == '"' || *p == '\\') {
+                                *o++ = '\\';
+                                *o++ = *p;
+                        } else if (*p == '\n') {
+                                *o++ = '\\';
+                                *o++ = 'n';
+                        } else if (*p == '\t') {
+                                *o++ = '\\';
+                                *o++ = 't';
+                        } else
+                                *o++ = *p;
+                }
+                if (q)
+                        *o++ = '"';
+        }
+        *o = 0;
+        return buf;
+}
+
+/* ---- parsing ---- */
+
+typedef struct ParseCtx {
+        const char *path;
+        unsigned line;
+        char **error;
+} ParseCtx;
+
+static int parse_fail(ParseCtx *c, const char *key, const char *fmt, ...) _printf_(3, 4);
+static int parse_fail(ParseCtx *c, const char *key, const char *fmt, ...) {
+        char why[512];
+        va_list ap;
+
+        va_start(ap, fmt);
+        vsnprintf(why, sizeof why, fmt, ap);
+        va_end(ap);
+        if (c->error) {
+                free(*c->error);
+                *c->error = NULL;
+                if (key)
+                        (void) asprintf_safe(c->error, "%s:%u: %s=: %s", c->path, c->line, key, why);
+                else
+                        (void) asprintf_safe(c->error, "%s:%u: %s", c->path, c->line, why);
+        }
+        return -EBADMSG;
+}
+
+/* A value that is one word may be written in double quotes (to keep leading
+ * or trailing blanks); unquote it then. */
+static int unquote_single(const char *v, char **ret) {
+        _cleanup_strv_free_ char **w = NULL;
+        int r;
+
+        if (v[0] != '"') {
+                *ret = strdup(v);
+                return *ret ? 0 : -ENOMEM;
+        }
+        r = zone_split_words(v, &w);
+        if (r < 0)
+                return r;
+        if (strv_length(w) != 1)
+                return -EINVAL;
+        *ret = TAKE_PTR(w[0]);
+        return 0;
+}
+
+static int set_string(ParseCtx *c, const char *key, const char *v, char **dest) {
+        char *s = NULL;
+
+        if (unquote_single(v, &s) < 0)
+                return parse_fail(c, key, "bad quoting");
+        free(*dest);
+        *dest = s;
+        return 0;
+}
+
+static int parse_assignment(ParseCtx *c, ZoneSpec *s, const char *key, const char *v) {
+        int r;
+
+        if (streq(key, "Image")) {
+                if (isempty(v) || !string_is_printable(v, 512) || strchr(v, ' '))
+                        return parse_fail(c, key, "expected an OCI image reference");
+                return set_string(c, key, v, &s->image);
+        }
+        if (streq(key, "Kernel")) {
+                if (!string_is_printable(v, 512) || strchr(v, ' '))
+                        return parse_fail(c, key, "expected an OCI kernel image reference");
+                if (isempty(v)) {
+                        s->kernel = mfree(s->kernel);
+                        return 0;
+                }
+                return set_string(c, key, v, &s->kernel);
+        }
+        if (streq(key, "Uuid")) {
+                if (!zone_uuid_is_valid(v))
+                        return parse_fail(c, key, "'%s' is not a lower-case UUID", v);
+                return set_string(c, key, v, &s->uuid);
+        }
+        if (streq(key, "Memory")) {
+                uint64_t m;
+                if (parse_size(v, &m) < 0)
+                        return parse_fail(c, key, "'%s' is not a size (e.g. 512M, 2G)", v);
+                if (m < ZONE_MEMORY_MIN || m > ZONE_MEMORY_MAX)
+                        return parse_fail(c, key, "%s is out of range (32M..1T)", v);
+                s->memory = m;
+                return 0;
+        }
+        if (streq(key, "Vcpus")) {
+                unsigned n;
+                if (safe_atou(v, &n) < 0 || n < 1 || n > ZONE_VCPUS_MAX)
+                        return parse_fail(c, key, "'%s' is not a vCPU count (1..%u)", v, ZONE_VCPUS_MAX);
+                s->vcpus = n;
+                return 0;
+        }
+        if (streq(key, "Environment")) {
+                _cleanup_free_ char *a = NULL;
+                if (unquote_single(v, &a) < 0)
+                        return parse_fail(c, key, "bad quoting");
+                if (!zone_env_is_valid(a))
+                        return parse_fail(c, key, "expected KEY=VALUE, got '%s'", a);
+                if (strv_length(s->environment) >= ZONE_ENV_MAX)
+                        return parse_fail(c, key, "too many assignments (max %u)", ZONE_ENV_MAX);
+                r = strv_consume(&s->environment, TAKE_PTR(a));
+                return r < 0 ? r : 0;
+        }
+        if (streq(key, "Port")) {
+                ZonePort p, *np;
+                if (zone_port_parse(v, &p) < 0)
+                        return parse_fail(c, key, "'%s' is not HOST:ZONE[/tcp|/udp] with ports 1..65535", v);
+                if (s->n_ports >= ZONE_PORTS_MAX)
+                        return parse_fail(c, key, "too many ports (max %u)", ZONE_PORTS_MAX);
+                for (size_t i = 0; i < s->n_ports; i++)
+                        if (s->ports[i].host_port == p.host_port && s->ports[i].proto == p.proto)
+                                return parse_fail(c, key, "host port %u is forwarded twice", p.host_port);
+                np = realloc(s->ports, (s->n_ports + 1) * sizeof *np);
+                if (!np)
+                        return -ENOMEM;
+                s->ports = np;
+                s->ports[s->n_ports++] = p;
+                return 0;
+        }
+        if (streq(key, "WorkingDirectory")) {
+                _cleanup_free_ char *d = NULL;
+                if (unquote_single(v, &d) < 0)
+                        return parse_fail(c, key, "bad quoting");
+                if (isempty(d)) {
+                        s->working_directory = mfree(s->working_directory);
+                        return 0;
+                }
+                if (d[0] != '/' || !string_is_printable(d, ZONE_VALUE_MAX))
+                        return parse_fail(c, key, "'%s' is not an absolute path", d);
+                free(s->working_directory);
+                s->working_directory = TAKE_PTR(d);
+                return 0;
+        }
+        if (streq(key, "User")) {
+                if (isempty(v)) {
+                        s->user = mfree(s->user);
+                        return 0;
+                }
+                if (!string_is_printable(v, 256) || strpbrk(v, " \t\"'"))
+                        return parse_fail(c, key, "'%s' is not a user name or UID[:GID]", v);
+                return set_string(c, key, v, &s->user);
+        }
+        if (streq(key, "Command")) {
+                char **w = NULL;
+                if (isempty(v)) {
+                        s->command = (strv_free(s->command), NULL);
+                        return 0;
+                }
+                if (zone_split_words(v, &w) < 0)
+                        return parse_fail(c, key, "bad quoting in '%s'", v);
+                if (strv_length(w) == 0) {
+                        strv_free(w);
+                        return parse_fail(c, key, "empty command");
+                }
+                strv_free(s->command);
+                s->command = w;
+                return 0;
+        }
+        if (streq(key, "TTY") || streq(key, "AutoRemove")) {
+                int b = parse_boolean(v);
+                if (b < 0)
+                        return parse_fail(c, key, "'%s' is not a boolean", v);
+                if (streq(key, "TTY"))
+                        s->tty = b;
+                else
+                        s->auto_remove = b;
+                return 0;
+        }
+        if (streq(key, "Created")) {
+                if (safe_atou64(v, &s->created) < 0)
+                        return parse_fail(c, key, "'%s' is not a timestamp in µs", v);
+                return 0;
+        }
+        return parse_fail(c, key, "unknown key");
+}
+
+static char *strip(char *s) {
+        char *e;
+
+        while (*s == ' ' || *s == '\t')
+                s++;
+        e = s + strlen(s);
+        while (e > s && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\r'))
+                *--e = 0;
+        return s;
+}
+
+static int name_from_path(const char *path, char **ret) {
+        const char *base = strrchr(path, '/');
+        const char *end;
+
+        base = base ? base + 1 : path;
+        end = endswith(base, ".zone");
+        if (!end)
+                return -EINVAL;
+        *ret = strndup(base, (size_t) (end - base));
+        return *ret ? 0 : -ENOMEM;
+}
+
+int zone_spec_parse(const char *path, const char *data, size_t size, ZoneSpec **ret, char **ret_error) {
+        _cleanup_zone_spec_ ZoneSpec *s = NULL;
+        _cleanup_free_ char *name = NULL, *copy = NULL;
+        ParseCtx c = { .path = path, .line = 0, .error = ret_error };
+        bool in_zone = false, seen_zone = false;
+        char *p, *nl;
+        int r;
+
+        if (ret_error)
+                *ret_error = NULL;
+        if (size > ZONE_FILE_MAX)
+                return parse_fail(&c, NULL, "file larger than %u bytes", ZONE_FILE_MAX);
+        if (memchr(data, 0, size))
+                return parse_fail(&c, NULL, "file contains a NUL byte");
+        r = name_from_path(path, &name);
+        if (r == -ENOMEM)
+                return r;
+        if (r < 0 || !zone_name_is_valid(name))
+                return parse_fail(&c, NULL, "file name must be NAME.zone with NAME matching [a-z0-9][a-z0-9-]{0,62}");
+        s = zone_spec_new(name);
+        copy = strndup(data, size);
+        if (!s || !copy)
+                return -ENOMEM;
+
+        for (p = copy; p; p = nl) {
+                char *line, *eq, *key, *value;
+
+                nl = strchr(p, '\n');
+                if (nl)
+                        *nl++ = 0;
+                c.line++;
+                line = strip(p);
+                if (!*line || *line == '#' || *line == ';')
+                        continue;
+                if (!string_is_printable(line, ZONE_VALUE_MAX + 64))
+                        return parse_fail(&c, NULL, "line too long or contains control characters");
+                if (*line == '[') {
+                        if (!streq(line, "[Zone]"))
+                                return parse_fail(&c, NULL, "unknown section %s (only [Zone] is known)", line);
+                        if (seen_zone)
+                                return parse_fail(&c, NULL, "duplicate [Zone] section");
+                        in_zone = seen_zone = true;
+                        continue;
+                }
+                eq = strchr(line, '=');
+                if (!eq)
+                        return parse_fail(&c, NULL, "expected Key=Value or [Zone]");
+                *eq = 0;
+                key = strip(line);
+                value = strip(eq + 1);
+                if (!*key)
+                        return parse_fail(&c, NULL, "missing key before '='");
+                if (!in_zone)
+                        return parse_fail(&c, key, "assignment outside the [Zone] section");
+                r = parse_assignment(&c, s, key, value);
+                if (r < 0)
+                        return r;
+        }
+        c.line = 0;
+        if (!s->image)
+                return parse_fail(&c, "Image", "missing (every zone needs an image)");
+        *ret = TAKE_PTR(s);
+        return 0;
+}
+
+int zone_spec_load(const char *path, ZoneSpec **ret, char **ret_error) {
+        _cleanup_free_ char *data = NULL;
+        size_t size;
+        int r;
+
+        if (ret_error)
+                *ret_error = NULL;
+        r = read_full_file(path, ZONE_FILE_MAX, &data, &size);
+        if (r < 0) {
+                if (ret_error)
+                        (void) asprintf_safe(ret_error, "%s: %s", path,
+                                             r == -EFBIG ? "file larger than 64 KiB" : strerror(-r));
+                return r;
+        }
+        return zone_spec_parse(path, data, size, ret, ret_error);
+}
+
+int zone_spec_validate(const ZoneSpec *s, char **ret_error) {
+        _cleanup_free_ char *text = NULL, *path = NULL;
+        _cleanup_zone_spec_ ZoneSpec *back = NULL;
+        int r;
+
+        /* One set of rules: format, then parse what we formatted. */
+        if (!zone_name_is_valid(s->name)) {
+                if (ret_error)
+                        (void) asprintf_safe(ret_error, "Invalid zone name '%s': must match [a-z0-9][a-z0-9-]{0,62}.",
+                                             strempty(s->name));
+                return -EINVAL;
+        }
+        STRV_FOREACH(w, s->command)
+                for (const char *p = *w; *p; p++)
+                        if ((unsigned char) *p < 0x20 && *p != '\n' && *p != '\t') {
+                                if (ret_error)
+                                        (void) asprintf_safe(ret_error, "Command= contains control characters.");
+                                return -EINVAL;
+                        }
+        STRV_FOREACH(e, s->environment)
+                if (strchr(*e, '\n')) {
+                        if (ret_error)
+                                (void) asprintf_safe(ret_error, "Environment= contains a newline.");
+                        return -EINVAL;
+                }
+        r = zone_spec_format(s, &text);
+        if (r < 0)
+                return r;
+        if (asprintf_safe(&path, "%s.zone", s->name) < 0)
+                return -ENOMEM;
+        r = zone_spec_parse(path, text, strlen(text), &back, ret_error);
+        return r == -EBADMSG ? -EINVAL : r;
+}
+
+static int append(char **buf, size_t *len, const char *fmt, ...) _printf_(3, 4);
+static int append(char **buf, size_t *len, const char *fmt, ...) {
+        va_list ap;
+        int n;
+        char *nb;
+
+        va_start(ap, fmt);
+        n = vsnprintf(NULL, 0, fmt, ap);
+        va_end(ap);
+        if (n < 0)
+                return -EINVAL;
+        nb = realloc(*buf, *len + (size_t) n + 1);
+        if (!nb)
+                return -ENOMEM;
+        *buf = nb;
+        va_start(ap, fmt);
+        vsnprintf(*buf + *len, (size_t) n + 1, fmt, ap);
+        va_end(ap);
+        *len += (size_t) n;
+        return 0;
+}
+
+/* Quotes a single-word value when blanks at its ends or a leading quote would
+ * otherwise be lost. */
+static char *quote_single(const char *v) {
+        size_t n = strlen(v);
+        char *const w[] = { (char *) v, NULL };
+
+        if (n > 0 && v[0] != '"' && v[0] != ' ' && v[0] != '\t' && v[n - 1] != ' ' && v[n - 1] != '\t')
+                return strdup(v);
+        return zone_join_words(w);
+}
+
+int zone_spec_format(const ZoneSpec *s, char **ret) {
+        _cleanup_free_ char *buf = NULL;
+        size_t len = 0;
+        int r;
+
+#define APPEND(...) do { r = append(&buf, &len, __VA_ARGS__); if (r < 0) return r; } while (0)
+        APPEND("# krata zone %s (see krata-zone@.service(8))\n[Zone]\n", s->name);
+        if (s->uuid)
+                APPEND("Uuid=%s\n", s->uuid);
+        APPEND("Image=%s\n", strempty(s->image));
+        if (s->kernel)
+                APPEND("Kernel=%s\n", s->kernel);
+        APPEND("Memory=%" PRIu64 "\n", s->memory);
+        APPEND("Vcpus=%u\n", s->vcpus);
+        STRV_FOREACH(e, s->environment) {
+                _cleanup_free_ char *q = quote_single(*e);
+                if (!q)
+                        return -ENOMEM;
+                APPEND("Environment=%s\n", q);
+        }
+        for (size_t i = 0; i < s->n_ports; i++) {
+                char b[32];
+                APPEND("Port=%s\n", zone_port_format(&s->ports[i], b, sizeof b));
+        }
+        if (s->working_directory) {
+                _cleanup_free_ char *q = quote_single(s->working_directory);
+                if (!q)
+                        return -ENOMEM;
+                APPEND("WorkingDirectory=%s\n", q);
+        }
+        if (s->user)
+                APPEND("User=%s\n", s->user);
+        if (s->command) {
+                _cleanup_free_ char *j = zone_join_words(s->command);
+                if (!j)
+                        return -ENOMEM;
+                APPEND("Command=%s\n", j);
+        }
+        APPEND("TTY=%s\n", s->tty ? "yes" : "no");
+        APPEND("AutoRemove=%s\n", s->auto_remove ? "yes" : "no");
+        if (s->created)
+                APPEND("Created=%" PRIu64 "\n", s->created);
+#undef APPEND
+        *ret = TAKE_PTR(buf);
+        return 0;
+}
+
+int zone_spec_save(const ZoneSpec *s, const char *path) {
+        _cleanup_free_ char *text = NULL, *dir = NULL;
+        const char *slash;
+        int r;
+
+        r = zone_spec_format(s, &text);
+        if (r < 0)
+                return r;
+        slash = strrchr(path, '/');
+        if (slash && slash != path) {
+                dir = strndup(path, (size_t) (slash - path));
+                if (!dir)
+                        return -ENOMEM;
+                r = mkdir_p(dir, 0755);
+                if (r < 0)
+                        return r;
+        }
+        return write_string_file_atomic(path, text, 0644);
+}
+
+static const char *const source_names[_ZONE_SOURCE_MAX] = {
+        [ZONE_SOURCE_DECLARED] = "declared",
+        [ZONE_SOURCE_PERSISTENT] = "persistent",
+        [ZONE_SOURCE_TRANSIENT] = "transient",
+};
+
+const char *zone_source_to_string(ZoneSource s) {
+        return s >= 0 && s < _ZONE_SOURCE_MAX ? source_names[s] : NULL;
+}
+
+ZoneSource zone_source_from_string(const char *s) {
+        for (int i = 0; i < _ZONE_SOURCE_MAX; i++)
+                if (streq_ptr(s, source_names[i]))
+                        return (ZoneSource) i;
+        return _ZONE_SOURCE_INVALID;
+}
+
+char *zone_source_dir(ZoneSource s) {
+        switch (s) {
+        case ZONE_SOURCE_DECLARED:
+                return krata_config_path("zones");
+        case ZONE_SOURCE_PERSISTENT:
+                return krata_state_path("zones");
+        case ZONE_SOURCE_TRANSIENT:
+                return krata_runtime_path("zones");
+        default:
+                return NULL;
+        }
+}
+
+char *zone_spec_path(ZoneSource s, const char *name) {
+        _cleanup_free_ char *dir = zone_source_dir(s);
+        char *p = NULL;
+
+        if (!dir)
+                return NULL;
+        if (asprintf_safe(&p, "%s/%s.zone", dir, name) < 0)
+                return NULL;
+        return p;
+}
+
+int zone_spec_find(const char *name, ZoneSource *ret_source, char **ret_path) {
+        static const ZoneSource order[] = { ZONE_SOURCE_DECLARED, ZONE_SOURCE_TRANSIENT, ZONE_SOURCE_PERSISTENT };
+
+        if (!zone_name_is_valid(name))
+                return -EINVAL;
+        for (size_t i = 0; i < ELEMENTSOF(order); i++) {
+                _cleanup_free_ char *p = zone_spec_path(order[i], name);
+                struct stat st;
+
+                if (!p)
+                        return -ENOMEM;
+                if (stat(p, &st) < 0) {
+                        if (errno == ENOENT)
+                                continue;
+                        return negative_errno();
+                }
+                if (ret_source)
+                        *ret_source = order[i];
+                if (ret_path)
+                        *ret_path = TAKE_PTR(p);
+                return 0;
+        }
+        return -ENOENT;
+}
