@@ -41,3 +41,10 @@ int verb_zone(int argc, char *argv[]);
 int verb_image(int argc, char *argv[]);
 int verb_kernel(int argc, char *argv[]);
 int verb_network(int argc, char *argv[]);
+
+/* Console verbs of the zone group ("zone attach NAME", "zone logs NAME"),
+ * provided by console.c (placeholders in console-placeholder.c).
+ * `zone launch --attach` calls verb_zone_attach(2, {"attach", NAME}) once the
+ * zone runs; it returns when the console closes or EXIT_UNAVAILABLE. */
+int verb_zone_attach(int argc, char *argv[]);
+int verb_zone_logs(int argc, char *argv[]);

@@ -221,6 +221,10 @@ static int method_create_zone(sd_bus_message *msg, void *userdata, sd_bus_error 
         return sd_bus_reply_method_return(msg, "o", z->object_path);
 }
 
+static int zone_compare(const void *a, const void *b) {
+        return strcmp((*(Zone *const *) a)->spec->name, (*(Zone *const *) b)->spec->name);
+}
+
 static int method_list_zones(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
         Manager *m = userdata;
         _cleanup_bus_message_ sd_bus_message *reply = NULL;
@@ -232,7 +236,15 @@ static int method_list_zones(sd_bus_message *msg, void *userdata, sd_bus_error *
         r = sd_bus_message_open_container(reply, 'a', "(ssssuo)");
         if (r < 0)
                 return r;
-        for (Zone *z = m->zones; z; z = z->next) {
+        _cleanup_free_ Zone **sorted = calloc(m->n_zones + 1, sizeof(Zone *));
+        size_t n = 0;
+        if (!sorted)
+                return -ENOMEM;
+        for (Zone *z = m->zones; z; z = z->next)
+                sorted[n++] = z;
+        qsort(sorted, n, sizeof(Zone *), zone_compare);
+        for (size_t i = 0; i < n; i++) {
+                Zone *z = sorted[i];
                 r = sd_bus_message_append(reply, "(ssssuo)", z->spec->name, strempty(z->uuid),
                                           zone_state_to_string(z->state), z->spec->image, z->domid,
                                           z->object_path);
