@@ -17,6 +17,8 @@
 static bool manager_is_idle(void *userdata) {
         Manager *m = userdata;
 
+        if (polkit_registry_busy(m->polkit))
+                return false;
         /* Our own children must be reaped by us; everything else is on disk. */
         for (Zone *z = m->zones; z; z = z->next)
                 if (z->child_source || z->pidfd_source || z->remove_when_gone)
@@ -55,6 +57,7 @@ static void manager_free(Manager *m) {
         while (m->zones)
                 zone_free(m->zones);
         manager_clear_orphans(m);
+        polkit_registry_free(m->polkit);
         sd_bus_flush_close_unref(m->bus);
         sd_event_unref(m->event);
 }

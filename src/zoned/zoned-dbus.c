@@ -7,6 +7,7 @@
 #include <unistd.h>
 #include <systemd/sd-id128.h>
 
+#include "bus-polkit.h"
 #include "log.h"
 #include "string-util.h"
 #include "zoned.h"
@@ -192,6 +193,10 @@ static int method_create_zone(sd_bus_message *msg, void *userdata, sd_bus_error 
         Zone *z;
         int r;
 
+        /* Authorize first: a re-dispatched call must find its arguments unread. */
+        r = bus_verify_polkit_async(msg, ZONE_MANAGE_ACTION, &m->polkit, error);
+        if (r <= 0)
+                return r < 0 ? r : 1;
         r = sd_bus_message_read(msg, "ss", &name, &image);
         if (r < 0)
                 return r;
@@ -279,6 +284,9 @@ static int method_start_zone(sd_bus_message *msg, void *userdata, sd_bus_error *
         Zone *z;
         int r;
 
+        r = bus_verify_polkit_async(msg, ZONE_MANAGE_ACTION, &m->polkit, error);
+        if (r <= 0)
+                return r < 0 ? r : 1;
         r = sd_bus_message_read(msg, "s", &id);
         if (r < 0)
                 return r;
@@ -299,6 +307,9 @@ static int method_zone_op(sd_bus_message *msg, void *userdata, sd_bus_error *err
         Zone *z;
         int r;
 
+        r = bus_verify_polkit_async(msg, ZONE_MANAGE_ACTION, &m->polkit, error);
+        if (r <= 0)
+                return r < 0 ? r : 1;
         r = sd_bus_message_read(msg, "s", &id);
         if (r < 0)
                 return r;
@@ -316,10 +327,13 @@ static int method_zone_op(sd_bus_message *msg, void *userdata, sd_bus_error *err
         return sd_bus_reply_method_return(msg, NULL);
 }
 
-/* Only the zone's own supervisor may speak for it: its unit (systemd) or the
- * PID we started (spawn mode); in either case it runs as root or as us. */
-static int check_supervisor(sd_bus_message *msg, Zone *z, sd_bus_error *error) {
+/* Only the zone's own supervisor may speak for it: a process of its unit
+ * (systemd), or the PID we started or that registered (spawn mode). A
+ * supervisor nobody started (systemctl start, or run by hand) may register
+ * when the zone has none. */
+static int check_supervisor(sd_bus_message *msg, Zone *z, bool registering, pid_t *ret_pid, sd_bus_error *error) {
         _cleanup_(sd_bus_creds_unrefp) sd_bus_creds *creds = NULL;
+        _cleanup_free_ char *want = NULL;
         const char *unit = NULL;
         uid_t euid;
         pid_t pid;
@@ -336,23 +350,24 @@ static int check_supervisor(sd_bus_message *msg, Zone *z, sd_bus_error *error) {
                 return sd_bus_error_set(error, SD_BUS_ERROR_ACCESS_DENIED, "Only root may report zone state.");
         if (sd_bus_creds_get_pid(creds, &pid) < 0)
                 pid = 0;
-        if (z->supervisor_pid > 0 && pid != z->supervisor_pid)
-                return sd_bus_error_setf(error, SD_BUS_ERROR_ACCESS_DENIED,
-                                         "PID %d is not the supervisor of zone %s.", (int) pid, z->spec->name);
-        if (z->manager->use_systemd && sd_bus_creds_get_unit(creds, &unit) >= 0) {
-                _cleanup_free_ char *want = NULL;
-                if (asprintf_safe(&want, "krata-zone@%s.service", z->spec->name) < 0)
-                        return -ENOMEM;
-                if (!streq(unit, want))
-                        return sd_bus_error_setf(error, SD_BUS_ERROR_ACCESS_DENIED,
-                                                 "Unit %s is not the supervisor of zone %s.", unit, z->spec->name);
-        }
-        return 0;
+        if (ret_pid)
+                *ret_pid = pid;
+        if (asprintf_safe(&want, "krata-zone@%s.service", z->spec->name) < 0)
+                return -ENOMEM;
+        if (z->manager->use_systemd && sd_bus_creds_get_unit(creds, &unit) >= 0 && streq(unit, want))
+                return 0;
+        if (pid > 0 && z->supervisor_pid == pid)
+                return 0;
+        if (registering && z->supervisor_pid <= 0 && pid > 0)
+                return 0;
+        return sd_bus_error_setf(error, SD_BUS_ERROR_ACCESS_DENIED, "PID %d is not the supervisor of zone %s.",
+                                 (int) pid, z->spec->name);
 }
 
 static int method_register_supervisor(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
         Manager *m = userdata;
         const char *name, *uuid;
+        pid_t sender_pid = 0;
         uint32_t pid;
         Zone *z;
         int r;
@@ -368,7 +383,7 @@ static int method_register_supervisor(sd_bus_message *msg, void *userdata, sd_bu
         }
         if (!z)
                 return bus_reply_errnof(msg, -ENXIO, KRATA_ERROR_NO_SUCH_ZONE, "No zone '%s'.", name);
-        r = check_supervisor(msg, z, error);
+        r = check_supervisor(msg, z, true, &sender_pid, error);
         if (r < 0 || sd_bus_error_is_set(error))
                 return r;
         if (!zone_uuid_is_valid(uuid))
@@ -380,6 +395,10 @@ static int method_register_supervisor(sd_bus_message *msg, void *userdata, sd_bu
                         return -ENOMEM;
                 zone_emit_changed(z, "Uuid", NULL);
         }
+        /* The sender's PID is what counts; the argument is only a cross-check. */
+        if (pid != 0 && (pid_t) pid != sender_pid)
+                log_notice("Zone %s: supervisor claims PID %u but is PID %d.", name, pid, (int) sender_pid);
+        pid = (uint32_t) sender_pid;
         if (!z->child_source && !z->pidfd_source && pid > 0) {
                 if (m->use_systemd)
                         (void) supervisor_watch_unit(z);
@@ -404,7 +423,7 @@ static int method_report_state(sd_bus_message *msg, void *userdata, sd_bus_error
         z = manager_get_zone(m, name);
         if (!z)
                 return bus_reply_errnof(msg, -ENXIO, KRATA_ERROR_NO_SUCH_ZONE, "No zone '%s'.", name);
-        r = check_supervisor(msg, z, error);
+        r = check_supervisor(msg, z, false, NULL, error);
         if (r < 0 || sd_bus_error_is_set(error))
                 return r;
         r = sd_bus_message_enter_container(msg, 'a', "{sv}");

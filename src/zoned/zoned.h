@@ -5,6 +5,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "bus-polkit.h"
 #include "bus-util.h"
 #include "zone-file.h"
 #include "zone-state.h"
@@ -33,8 +34,10 @@ struct Manager {
         OrphanDomain *orphans;
         size_t n_orphans;
         bool use_systemd; /* start krata-zone@.service through systemd, else spawn */
-        sd_bus_slot *unit_removed_slot;
+        PolkitRegistry *polkit;
 };
+
+#define ZONE_MANAGE_ACTION "org.krata.zone.manage"
 
 struct Zone {
         Manager *manager;

@@ -57,6 +57,16 @@ k zone launch -n x -p 80 busybox >/dev/null 2>&1; [ $? = 2 ] || fail "bad -p sho
 k zone inspect nosuchzone >/dev/null 2>&1; [ $? = 3 ] || fail "unknown zone should exit 3"
 set -e
 
+echo "# authorization: anyone may look, only root (polkit absent) may change"
+nobody() { setpriv --reuid=65534 --regid=65534 --clear-groups "$@"; }
+nobody kratactl zone list | grep -q "^rec1 " || fail "unprivileged list refused"
+out=$(nobody kratactl zone destroy rec1 2>&1) && fail "unprivileged destroy allowed"
+[[ $out == *"only root may do this"* ]] || fail "unexpected refusal: $out"
+out=$(nobody busctl --system call org.krata.Zones1 /org/krata/zones1 org.krata.Zones1 ReportState sa{sv} rec1 1 state s running 2>&1) &&
+  fail "unprivileged ReportState allowed"
+out=$(zcall ReportState sa{sv} rec1 1 state s running 2>&1) && fail "ReportState from a non-supervisor allowed"
+[ "$(zprop rec1 State)" = 's "created"' ] || fail "rec1 state changed by a stranger"
+
 echo "# launch without Xen: the supervisor fails cleanly, with a clear error"
 set +e
 out=$(k zone launch -n nox -e X=y busybox /bin/true 2>&1); rc=$?
