@@ -53,6 +53,9 @@ int domain_build(Supervisor *s) {
                 return log_error_errno(errno ?: EIO, "Setting %u vCPUs on domain %u failed: %m", s->spec->vcpus, domid);
         if (xc_domain_setmaxmem(s->xch, domid, (uint64_t) mem_mb * 1024 + MAXMEM_SLACK_KB) < 0)
                 return log_error_errno(errno ?: EIO, "Setting max memory on domain %u failed: %m", domid);
+        /* A PV guest's e820 covers its memory (libxl__build_pre does the same). */
+        if (xc_domain_set_memmap_limit(s->xch, domid, (unsigned long) mem_mb * 1024) < 0)
+                return log_error_errno(errno ?: EIO, "Setting the memory map limit on domain %u failed: %m", domid);
 
         r = xc_evtchn_alloc_unbound(s->xch, domid, 0);
         if (r < 0)

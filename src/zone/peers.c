@@ -140,8 +140,12 @@ int image_acquire(Supervisor *s, const char *ref, ImageInfo *ret) {
                         return log_error_errno(SYNTHETIC_ERRNO(ENOENT), "Pulling image %s failed: %s", ref,
                                                bus_error_message(&e2, r));
                 }
-                if (progress >= 0)
-                        (void) sd_notifyf(false, "STATUS=Pulling image %s: %.0f%%", ref, progress * 100.0);
+                if (progress >= 0) {
+                        char text[256];
+                        snprintf(text, sizeof text, "Pulling image %s: %.0f%%", ref, progress * 100.0);
+                        (void) sd_notifyf(false, "STATUS=%s", text);
+                        (void) peers_report(s, text);
+                }
                 if (now_usec() > deadline)
                         return log_error_errno(SYNTHETIC_ERRNO(ETIMEDOUT), "Pulling image %s timed out.", ref);
                 nanosleep(&pause, NULL);
@@ -370,18 +374,35 @@ int peers_report(Supervisor *s, const char *status_text) {
                                            "ReportState");
         if (r < 0)
                 return r;
-        r = sd_bus_message_append(m, "sa{sv}", s->spec->name, 8,
-                                  "state", "s", zone_state_to_string(rec->state),
-                                  "domid", "u", (uint32_t) (rec->domid > 0 ? rec->domid : 0),
-                                  "exit-status", "i", (int32_t) rec->exit_status,
-                                  "error", "s", strempty(rec->error),
-                                  "result", "s", strempty(s->result),
-                                  "status", "s", strempty(status_text),
-                                  "image-digest", "s", strempty(rec->image_digest),
-                                  "kernel", "s", strempty(rec->kernel));
+        r = sd_bus_message_append(m, "s", s->spec->name);
+        if (r >= 0)
+                r = sd_bus_message_open_container(m, 'a', "{sv}");
+        if (r >= 0)
+                r = sd_bus_message_append(m, "{sv}{sv}{sv}{sv}{sv}{sv}{sv}{sv}",
+                                          "state", "s", zone_state_to_string(rec->state),
+                                          "domid", "u", (uint32_t) (rec->domid > 0 ? rec->domid : 0),
+                                          "exit-status", "i", (int32_t) rec->exit_status,
+                                          "error", "s", strempty(rec->error),
+                                          "result", "s", strempty(s->result),
+                                          "status", "s", strempty(status_text),
+                                          "image-digest", "s", strempty(rec->image_digest),
+                                          "kernel", "s", strempty(rec->kernel));
+        if (r >= 0)
+                r = sd_bus_message_open_container(m, 'e', "sv");
+        if (r >= 0)
+                r = sd_bus_message_append(m, "s", "addresses");
+        if (r >= 0)
+                r = sd_bus_message_open_container(m, 'v', "as");
+        if (r >= 0)
+                r = sd_bus_message_append_strv(m, rec->addresses ?: empty);
+        if (r >= 0)
+                r = sd_bus_message_close_container(m);
+        if (r >= 0)
+                r = sd_bus_message_close_container(m);
+        if (r >= 0)
+                r = sd_bus_message_close_container(m);
         if (r < 0)
                 return r;
-        (void) empty;
         r = sd_bus_call(s->bus, m, 5 * 1000000ULL, &error, NULL);
         if (r < 0)
                 log_debug("Zone %s: krata-zoned did not take the report: %s", s->spec->name,
