@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
+# e2e scenario "zone-lifecycle": a busybox zone launched by kratactl in the Xen
+# dev host runs, is listed with its domain, reports its exit status, and is
+# destroyed without leaving a domain, loop device, xenstore entry or file;
+# a missing image or kernel fails with a clear error and leaves nothing.
+scenario=zone-lifecycle
+. "$(dirname "$0")/zone-lib.sh"
+e2e_up || fail "tools/devhost up failed"
+zone_image_push || fail "could not push the test image"
+dx test -r /var/lib/krata/zone/kernel || fail "no zone kernel in dom0 (the boot chain installs /var/lib/krata/zone/kernel)"
+trap 'dx kratactl zone destroy e2e-exit e2e-run e2e-noimg e2e-nokern >/dev/null 2>&1 || true' EXIT
+base=$(zone_leak_snapshot)
+
+set +e
+dx kratactl zone launch -n e2e-exit --attach "$E2E_IMAGE" /bin/sh -c 'echo hello; exit 42'
+rc=$?
+set -e
+[ $rc = 42 ] || fail "launch --attach exited $rc, expected the zone's 42"
+dx kratactl -o json zone inspect e2e-exit | grep -q '"ExitStatus":42' || fail "ExitStatus not 42"
+pass "launch --attach exits with the zone's status (42)"
+dx kratactl zone destroy e2e-exit || fail "destroy e2e-exit"
+zone_assert_no_leaks "$base" "a zone that exited"
+pass "an exited zone leaves nothing behind"
+
+dx kratactl zone launch -n e2e-run "$E2E_IMAGE" /bin/sleep 3600 >/dev/null || fail "launch e2e-run"
+domid=$(dx kratactl -o json zone inspect e2e-run | jq -r .DomainId)
+[ "$domid" -gt 0 ] || fail "no domain id"
+dx kratactl zone list | grep -Eq "^e2e-run .* running +$domid " || fail "list does not show e2e-run running as domain $domid"
+dx xl list | awk '{print $2}' | grep -qx "$domid" || fail "domain $domid not on the hypervisor"
+dx sh -c "xenstore-read /local/domain/$domid/krata/status" | grep -q running || fail "init did not report running"
+pass "a running zone is listed with its domain ($domid)"
+dx kratactl zone destroy e2e-run || fail "destroy e2e-run"
+zone_assert_no_leaks "$base" "a destroyed running zone"
+pass "destroying a running zone removes domain, loops, xenstore entries"
+
+set +e
+out=$(dx kratactl zone launch -n e2e-noimg 127.0.0.1:5000/e2e/nope:1 /bin/true 2>&1); rc=$?
+set -e
+[ $rc = 1 ] && grep -qi "image" <<<"$out" || fail "missing image: rc=$rc: $out"
+dx kratactl zone destroy e2e-noimg
+zone_assert_no_leaks "$base" "a launch of a missing image"
+pass "a missing image fails clearly ($out) and leaves nothing"
+
+dx mv /var/lib/krata/zone/kernel /var/lib/krata/zone/kernel.e2e-away
+set +e
+out=$(dx kratactl zone launch -n e2e-nokern "$E2E_IMAGE" /bin/true 2>&1); rc=$?
+set -e
+dx mv /var/lib/krata/zone/kernel.e2e-away /var/lib/krata/zone/kernel
+[ $rc = 1 ] && grep -q "kernel" <<<"$out" || fail "missing kernel: rc=$rc: $out"
+dx kratactl zone destroy e2e-nokern
+zone_assert_no_leaks "$base" "a launch without a kernel"
+pass "a missing kernel fails clearly and leaves nothing"
