@@ -258,7 +258,12 @@ int kernel_package(const KernelPackageOptions *o, char **ret_manifest_digest) {
         if (r < 0)
                 goto finish;
 
-        /* stored as given (plain or gzip): kernel check reads either */
+        /* the .config as a blob, stored as given (plain or gzip): kernel check reads either */
+        r = read_full_file(o->config, 8u << 20, &ctext, &csize);
+        if (r < 0) {
+                log_error_errno(r, "Failed to read %s: %m", o->config);
+                goto finish;
+        }
         r = store_blob(o->layout, ctext, csize, kconfig_digest);
         if (r < 0)
                 goto finish;
