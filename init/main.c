@@ -158,7 +158,7 @@ static int read_spec(unsigned vdev, int test_fd, LaunchSpec **ret) {
         int r;
 
         if (test_mode())
-                return config_disk_read_fd(test_fd, ret);
+                return launch_disk_read_fd(test_fd, ret);
         if (vdev == 0)
                 return log_error_errno(SYNTHETIC_ERRNO(ENODEV), "No krata.config= on the kernel command line.");
         r = disk_wait_by_vdev(vdev, DEVICE_TIMEOUT_MS, &dev);
@@ -167,7 +167,7 @@ static int read_spec(unsigned vdev, int test_fd, LaunchSpec **ret) {
         fd = open(dev, O_RDONLY | O_CLOEXEC);
         if (fd < 0)
                 return log_error_errno(errno, "Failed to open the config disk %s: %m", dev);
-        return config_disk_read_fd(fd, ret);
+        return launch_disk_read_fd(fd, ret);
 }
 
 int main(int argc, char *argv[]) {

@@ -339,7 +339,7 @@ int launch_spec_serialize(const LaunchSpec *s, char **ret) {
 
 /* ---- config disk ---- */
 
-int config_disk_encode(const LaunchSpec *s, void **ret, size_t *ret_size) {
+int launch_disk_encode(const LaunchSpec *s, void **ret, size_t *ret_size) {
         _cleanup_free_ char *json = NULL;
         size_t len, total;
         uint32_t le;
@@ -350,27 +350,27 @@ int config_disk_encode(const LaunchSpec *s, void **ret, size_t *ret_size) {
         if (r < 0)
                 return r;
         len = strlen(json);
-        total = (CONFIG_DISK_HEADER_SIZE + len + CONFIG_DISK_ALIGN - 1) / CONFIG_DISK_ALIGN * CONFIG_DISK_ALIGN;
+        total = (LAUNCH_DISK_HEADER_SIZE + len + LAUNCH_DISK_ALIGN - 1) / LAUNCH_DISK_ALIGN * LAUNCH_DISK_ALIGN;
         buf = calloc(1, total);
         if (!buf)
                 return -ENOMEM;
-        memcpy(buf, CONFIG_DISK_MAGIC, 8);
-        le = htole32(CONFIG_DISK_FORMAT);
+        memcpy(buf, LAUNCH_DISK_MAGIC, 8);
+        le = htole32(LAUNCH_DISK_FORMAT);
         memcpy(buf + 8, &le, 4);
         le = htole32((uint32_t) len);
         memcpy(buf + 12, &le, 4);
-        memcpy(buf + CONFIG_DISK_HEADER_SIZE, json, len);
+        memcpy(buf + LAUNCH_DISK_HEADER_SIZE, json, len);
         *ret = buf;
         *ret_size = total;
         return 0;
 }
 
-int config_disk_write(const char *path, const LaunchSpec *s) {
+int launch_disk_write(const char *path, const LaunchSpec *s) {
         _cleanup_free_ void *buf = NULL;
         size_t size;
         int r;
 
-        r = config_disk_encode(s, &buf, &size);
+        r = launch_disk_encode(s, &buf, &size);
         if (r < 0)
                 return r;
         r = write_file_atomic(path, buf, size, 0600);
@@ -382,16 +382,16 @@ int config_disk_write(const char *path, const LaunchSpec *s) {
 static int header_parse(const uint8_t *h, uint32_t *ret_len) {
         uint32_t format, len;
 
-        if (memcmp(h, CONFIG_DISK_MAGIC, 8) != 0)
+        if (memcmp(h, LAUNCH_DISK_MAGIC, 8) != 0)
                 return log_error_errno(SYNTHETIC_ERRNO(EBADMSG), "Config disk: no krata magic header.");
         memcpy(&format, h + 8, 4);
         memcpy(&len, h + 12, 4);
         format = le32toh(format);
         len = le32toh(len);
-        if (format != CONFIG_DISK_FORMAT)
+        if (format != LAUNCH_DISK_FORMAT)
                 return log_error_errno(SYNTHETIC_ERRNO(EPROTONOSUPPORT),
                                        "Config disk: format %u is not supported (expected %u).", format,
-                                       CONFIG_DISK_FORMAT);
+                                       LAUNCH_DISK_FORMAT);
         if (len == 0 || len > LAUNCH_SPEC_JSON_MAX)
                 return log_error_errno(SYNTHETIC_ERRNO(EFBIG), "Config disk: JSON length %u out of range 1-%u.",
                                        len, LAUNCH_SPEC_JSON_MAX);
@@ -399,19 +399,19 @@ static int header_parse(const uint8_t *h, uint32_t *ret_len) {
         return 0;
 }
 
-int config_disk_decode(const void *buf, size_t size, LaunchSpec **ret) {
+int launch_disk_decode(const void *buf, size_t size, LaunchSpec **ret) {
         uint32_t len;
         int r;
 
-        if (size < CONFIG_DISK_HEADER_SIZE)
+        if (size < LAUNCH_DISK_HEADER_SIZE)
                 return log_error_errno(SYNTHETIC_ERRNO(EBADMSG), "Config disk: %zu bytes, too short for a header.", size);
         r = header_parse(buf, &len);
         if (r < 0)
                 return r;
-        if (len > size - CONFIG_DISK_HEADER_SIZE)
+        if (len > size - LAUNCH_DISK_HEADER_SIZE)
                 return log_error_errno(SYNTHETIC_ERRNO(EBADMSG), "Config disk: JSON length %u runs past the end (%zu bytes).",
                                        len, size);
-        return launch_spec_parse((const char *) buf + CONFIG_DISK_HEADER_SIZE, len, ret);
+        return launch_spec_parse((const char *) buf + LAUNCH_DISK_HEADER_SIZE, len, ret);
 }
 
 static int pread_full(int fd, void *buf, size_t size, off_t offset) {
@@ -432,8 +432,8 @@ static int pread_full(int fd, void *buf, size_t size, off_t offset) {
         return 0;
 }
 
-int config_disk_read_fd(int fd, LaunchSpec **ret) {
-        uint8_t header[CONFIG_DISK_HEADER_SIZE];
+int launch_disk_read_fd(int fd, LaunchSpec **ret) {
+        uint8_t header[LAUNCH_DISK_HEADER_SIZE];
         _cleanup_free_ char *json = NULL;
         uint64_t dev_size = UINT64_MAX;
         struct stat st;
@@ -456,14 +456,14 @@ int config_disk_read_fd(int fd, LaunchSpec **ret) {
         r = header_parse(header, &len);
         if (r < 0)
                 return r;
-        if ((uint64_t) len + CONFIG_DISK_HEADER_SIZE > dev_size)
+        if ((uint64_t) len + LAUNCH_DISK_HEADER_SIZE > dev_size)
                 return log_error_errno(SYNTHETIC_ERRNO(EBADMSG),
                                        "Config disk: JSON length %u runs past the end of the disk (%llu bytes).", len,
                                        (unsigned long long) dev_size);
         json = malloc(len);
         if (!json)
                 return log_oom();
-        r = pread_full(fd, json, len, CONFIG_DISK_HEADER_SIZE);
+        r = pread_full(fd, json, len, LAUNCH_DISK_HEADER_SIZE);
         if (r < 0)
                 return log_error_errno(r, "Config disk: cannot read %u bytes of JSON: %m", len);
         return launch_spec_parse(json, len, ret);

@@ -27,10 +27,16 @@
  *   offset 12 u32 LE   JSON length in bytes
  *   offset 16          JSON text (not NUL-terminated)
  *   then zeros up to a multiple of 4096 bytes (one blkback sector group). */
-#define CONFIG_DISK_MAGIC "KRATACFG"
-#define CONFIG_DISK_FORMAT 1u
-#define CONFIG_DISK_HEADER_SIZE 16u
-#define CONFIG_DISK_ALIGN 4096u
+#define LAUNCH_DISK_MAGIC "KRATACFG"
+#define LAUNCH_DISK_FORMAT 1u
+#define LAUNCH_DISK_HEADER_SIZE 16u
+#define LAUNCH_DISK_ALIGN 4096u
+
+/* Disk roles: Xen virtual-device numbers (xvda, xvdb, xvdc), named on the
+ * kernel command line as krata.image= krata.config= krata.addons=. */
+#define KRATA_VDEV_IMAGE 51712u
+#define KRATA_VDEV_CONFIG 51728u
+#define KRATA_VDEV_ADDONS 51744u
 
 /* Guest → host protocol in xenstore, relative to /local/domain/<domid>. */
 #define KRATA_XS_EXIT_CODE "krata/exit-code"
@@ -92,13 +98,13 @@ int launch_spec_parse(const char *json, size_t size, LaunchSpec **ret);
 int launch_spec_serialize(const LaunchSpec *s, char **ret);
 
 /* Spec → padded config disk image in memory / on disk (atomic). */
-int config_disk_encode(const LaunchSpec *s, void **ret, size_t *ret_size);
-int config_disk_write(const char *path, const LaunchSpec *s);
+int launch_disk_encode(const LaunchSpec *s, void **ret, size_t *ret_size);
+int launch_disk_write(const char *path, const LaunchSpec *s);
 /* Decodes an image held in memory (tests, tools). */
-int config_disk_decode(const void *buf, size_t size, LaunchSpec **ret);
+int launch_disk_decode(const void *buf, size_t size, LaunchSpec **ret);
 /* Reads from a block device or file: header first, then exactly the JSON
  * length, bounded by LAUNCH_SPEC_JSON_MAX and the device size. */
-int config_disk_read_fd(int fd, LaunchSpec **ret);
+int launch_disk_read_fd(int fd, LaunchSpec **ret);
 
 /* What the launch asked for on top of the image. NULL/unset fields keep the
  * image's value. As with docker: an entrypoint override drops the image's Cmd

@@ -1,5 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
+#include <dirent.h>
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -9,6 +11,7 @@
 #include "initrd.h"
 #include "kernel-image.h"
 #include "kernel-prepare.h"
+#include "launch-spec.h"
 #include "log.h"
 #include "modules-dep.h"
 #include "paths.h"
@@ -34,6 +37,15 @@ void kernel_prepared_done(KernelPrepared *p) {
         p->addons = mfree(p->addons);
         p->release = mfree(p->release);
         p->digest = mfree(p->digest);
+}
+
+int kernel_prepared_cmdline(const KernelPrepared *p, char **ret) {
+        char addons[32] = "";
+
+        if (p->addons)
+                snprintf(addons, sizeof addons, " krata.addons=%u", KRATA_VDEV_ADDONS);
+        return asprintf_safe(ret, "console=hvc0 quiet krata.image=%u krata.config=%u%s", KRATA_VDEV_IMAGE,
+                             KRATA_VDEV_CONFIG, addons);
 }
 
 static int source_from(const char *dir, const char *image, const char *addons, const char *metadata, KernelSource *ret) {
@@ -264,6 +276,22 @@ static int build_initrd(const char *path, const char *init, const char *addons, 
         return 0;
 }
 
+/* Initrds built for an older krata-init are dead weight once a new one
+ * exists (a domain build that already opened one keeps its copy). */
+static void remove_stale_initrds(const char *dir, const char *keep) {
+        DIR *d = opendir(dir);
+        struct dirent *de;
+        const char *base = strrchr(keep, '/');
+
+        if (!d)
+                return;
+        while ((de = readdir(d)))
+                if (startswith(de->d_name, "initrd-") && endswith(de->d_name, ".cpio") &&
+                    !streq(de->d_name, base ? base + 1 : keep))
+                        (void) unlinkat(dirfd(d), de->d_name, 0);
+        closedir(d);
+}
+
 static bool arch_matches(const char *meta, const char *host) {
         if (streq(meta, host))
                 return true;
@@ -348,6 +376,7 @@ int kernel_prepare(const KernelSource *src, const KernelPrepareOptions *opts, Ke
                 (void) rm_rf(workdir);
                 if (r < 0)
                         goto finish;
+                remove_stale_initrds(dir, initrd);
         }
 
         p.kernel = strdup(src->image);

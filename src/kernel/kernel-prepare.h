@@ -27,6 +27,10 @@ typedef struct KernelPrepareOptions {
         char *const *modules;   /* NULL: kernel_initrd_modules */
 } KernelPrepareOptions;
 
+/* The zone kernel's command line: "console=hvc0 quiet krata.image=51712
+ * krata.config=51728" and " krata.addons=51744" when p has addons. */
+int kernel_prepared_cmdline(const KernelPrepared *p, char **ret);
+
 /* The modules a zone needs before its disks and network exist. */
 extern char *const kernel_initrd_modules[];
 

@@ -299,8 +299,14 @@ static int verb_prepare(int argc, char *argv[]) {
         kernel_source_done(&src);
         if (r < 0)
                 return exit_code_from_errno(r);
+        _cleanup_free_ char *cmdline = NULL;
+        if (kernel_prepared_cmdline(&p, &cmdline) < 0) {
+                kernel_prepared_done(&p);
+                return exit_code_from_errno(log_oom());
+        }
         if (arg_output == OUTPUT_JSON) {
                 _cleanup_json_ json_object *o = json_object_new_object();
+                json_object_object_add(o, "cmdline", json_object_new_string(cmdline));
                 json_object_object_add(o, "kernel", json_object_new_string(p.kernel));
                 json_object_object_add(o, "initrd", json_object_new_string(p.initrd));
                 json_object_object_add(o, "addons", p.addons ? json_object_new_string(p.addons) : NULL);
@@ -308,7 +314,8 @@ static int verb_prepare(int argc, char *argv[]) {
                 json_object_object_add(o, "digest", json_object_new_string(p.digest));
                 (void) json_print(stdout, o, true);
         } else
-                printf("kernel  %s\ninitrd  %s\naddons  %s\nrelease %s\n", p.kernel, p.initrd, p.addons ?: "-", p.release);
+                printf("kernel  %s\ninitrd  %s\naddons  %s\nrelease %s\ncmdline %s\n", p.kernel, p.initrd,
+                       p.addons ?: "-", p.release, cmdline);
         kernel_prepared_done(&p);
         return EXIT_OK;
 }

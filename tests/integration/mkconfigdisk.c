@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Test helper: reads a launch spec (JSON) on stdin, validates it with the real
- * parser and writes a config disk image with config_disk_write(). */
+ * parser and writes a config disk image with launch_disk_write(). */
 #include <stdio.h>
 
 #include "launch-spec.h"
@@ -19,5 +19,5 @@ int main(int argc, char *argv[]) {
         n = fread(buf, 1, sizeof buf, stdin);
         if (launch_spec_parse(buf, n, &s) < 0)
                 return 1;
-        return config_disk_write(argv[1], s) < 0 ? 1 : 0;
+        return launch_disk_write(argv[1], s) < 0 ? 1 : 0;
 }

@@ -135,47 +135,47 @@ static void test_config_disk(void **state) {
         int fd;
 
         assert_int_equal(parse(good, &a), 0);
-        assert_int_equal(config_disk_encode(a, (void **) &img, &size), 0);
-        assert_int_equal(size % CONFIG_DISK_ALIGN, 0);
-        assert_memory_equal(img, CONFIG_DISK_MAGIC, 8);
-        assert_int_equal(config_disk_decode(img, size, &b), 0);
+        assert_int_equal(launch_disk_encode(a, (void **) &img, &size), 0);
+        assert_int_equal(size % LAUNCH_DISK_ALIGN, 0);
+        assert_memory_equal(img, LAUNCH_DISK_MAGIC, 8);
+        assert_int_equal(launch_disk_decode(img, size, &b), 0);
         assert_string_equal(b->argv[0], "/bin/sh");
 
         /* bad magic, unknown format, length past the end, zero length */
         img[0] ^= 1;
-        assert_int_equal(config_disk_decode(img, size, &c), -EBADMSG);
+        assert_int_equal(launch_disk_decode(img, size, &c), -EBADMSG);
         img[0] ^= 1;
         img[8] = 2;
-        assert_int_equal(config_disk_decode(img, size, &c), -EPROTONOSUPPORT);
+        assert_int_equal(launch_disk_decode(img, size, &c), -EPROTONOSUPPORT);
         img[8] = 1;
         memcpy(&len, img + 12, 4);
         uint32_t big = (uint32_t) size;
         memcpy(img + 12, &big, 4);
-        assert_int_equal(config_disk_decode(img, size, &c), -EBADMSG);
+        assert_int_equal(launch_disk_decode(img, size, &c), -EBADMSG);
         big = LAUNCH_SPEC_JSON_MAX + 1;
         memcpy(img + 12, &big, 4);
-        assert_int_equal(config_disk_decode(img, size, &c), -EFBIG);
+        assert_int_equal(launch_disk_decode(img, size, &c), -EFBIG);
         big = 0;
         memcpy(img + 12, &big, 4);
-        assert_int_equal(config_disk_decode(img, size, &c), -EFBIG);
+        assert_int_equal(launch_disk_decode(img, size, &c), -EFBIG);
         memcpy(img + 12, &len, 4);
-        assert_int_equal(config_disk_decode(img, 10, &c), -EBADMSG);
+        assert_int_equal(launch_disk_decode(img, 10, &c), -EBADMSG);
         assert_null(c);
 
         /* written atomically, read back through an fd */
         fd = mkstemp(path);
         assert_true(fd >= 0);
         close(fd);
-        assert_int_equal(config_disk_write(path, a), 0);
+        assert_int_equal(launch_disk_write(path, a), 0);
         fd = open(path, O_RDONLY);
-        assert_int_equal(config_disk_read_fd(fd, &c), 0);
+        assert_int_equal(launch_disk_read_fd(fd, &c), 0);
         assert_string_equal(c->network.ipv6.address, "fdd4::2");
         close(fd);
         /* truncated: the header promises more than the file holds */
         assert_int_equal(truncate(path, 40), 0);
         fd = open(path, O_RDONLY);
         LaunchSpec *d = NULL;
-        assert_int_equal(config_disk_read_fd(fd, &d), -EBADMSG);
+        assert_int_equal(launch_disk_read_fd(fd, &d), -EBADMSG);
         close(fd);
         unlink(path);
 }
