@@ -31,6 +31,7 @@
 static const char *arg_test_root;
 static const char *arg_config, *arg_image, *arg_addons, *arg_report_file;
 static const char *arg_console = "/dev/hvc0";
+static bool arg_console_set;
 static const char *arg_ifname = "eth0";
 
 static bool test_mode(void) {
@@ -94,6 +95,7 @@ static int parse_argv(int argc, char *argv[]) {
                         break;
                 case ARG_CONSOLE:
                         arg_console = optarg;
+                        arg_console_set = true;
                         break;
                 case ARG_IFNAME:
                         arg_ifname = optarg;
@@ -173,7 +175,7 @@ static int read_spec(unsigned vdev, int test_fd, LaunchSpec **ret) {
 int main(int argc, char *argv[]) {
         _cleanup_launch_spec_ LaunchSpec *spec = NULL;
         _cleanup_free_ char *image_dev = NULL, *addons_dev = NULL, *cmdline = NULL;
-        int config_fd = -EBADF, image_fd = -EBADF, addons_fd = -EBADF;
+        int config_fd = -EBADF, image_fd = -EBADF, addons_fd = -EBADF, console_fd = -EBADF;
         SuperviseResult result = {};
         DiskRoles roles = {};
         UserCreds creds = {};
@@ -204,6 +206,14 @@ int main(int argc, char *argv[]) {
                         addons_fd = open_file(arg_addons, O_RDONLY);
                         if (addons_fd < 0)
                                 fail(KRATA_INIT_EXIT_DISK, "addons-disk");
+                }
+                /* a terminal from outside the test root (a pty) */
+                if (arg_console_set) {
+                        console_fd = open(arg_console, O_RDWR | O_NOCTTY | O_CLOEXEC);
+                        if (console_fd < 0) {
+                                log_error_errno(errno, "Failed to open %s: %m", arg_console);
+                                fail(KRATA_INIT_EXIT_SETUP, "tty");
+                        }
                 }
                 if (enter_test_root() < 0)
                         fail(KRATA_INIT_EXIT_SETUP, "test-root");
@@ -258,7 +268,7 @@ int main(int argc, char *argv[]) {
                 fail(KRATA_INIT_EXIT_USER, "user");
 
         report_status("running");
-        r = supervise_run(spec, &creds, arg_console, &result);
+        r = supervise_run(spec, &creds, arg_console, console_fd, &result);
         if (r < 0)
                 fail(result.failure ? result.exit_code : KRATA_INIT_EXIT_SETUP, result.failure ?: "supervise");
 

@@ -55,7 +55,8 @@ static _noreturn_ void child_fail(int fd, int stage, int error) {
         _exit(127);
 }
 
-static _noreturn_ void child(const LaunchSpec *s, const UserCreds *c, char **env, const char *console, int errfd) {
+static _noreturn_ void child(const LaunchSpec *s, const UserCreds *c, char **env, const char *console, int console_fd,
+                             int errfd) {
         extern char **environ;
         sigset_t none;
 
@@ -66,7 +67,7 @@ static _noreturn_ void child(const LaunchSpec *s, const UserCreds *c, char **env
 
         (void) setsid();
         if (s->tty) {
-                int fd = open(console, O_RDWR | O_NOCTTY);
+                int fd = console_fd >= 0 ? console_fd : open(console, O_RDWR | O_NOCTTY);
                 if (fd < 0 || ioctl(fd, TIOCSCTTY, 1) < 0)
                         child_fail(errfd, STAGE_TTY, errno);
                 if (dup2(fd, 0) < 0 || dup2(fd, 1) < 0 || dup2(fd, 2) < 0)
@@ -105,7 +106,7 @@ static void stop_all(int sig, unsigned grace_ms) {
         }
 }
 
-int supervise_run(const LaunchSpec *s, const UserCreds *c, const char *console, SuperviseResult *ret) {
+int supervise_run(const LaunchSpec *s, const UserCreds *c, const char *console, int console_fd, SuperviseResult *ret) {
         _cleanup_strv_free_ char **env = NULL;
         sigset_t mask, old;
         int pipefd[2], r, status = 0;
@@ -131,7 +132,7 @@ int supervise_run(const LaunchSpec *s, const UserCreds *c, const char *console, 
                 return log_error_errno(errno, "Failed to fork: %m");
         if (pid == 0) {
                 close(pipefd[0]);
-                child(s, c, env, console, pipefd[1]);
+                child(s, c, env, console, console_fd, pipefd[1]);
         }
         close(pipefd[1]);
         /* exec closes the write end: EOF means the process is running. */

@@ -44,6 +44,11 @@ ln -s ../run/systemd/resolve/stub-resolv.conf "$root/etc/resolv.conf" # dangling
 chown 1000:1000 "$root/work"
 mksquashfs "$root" "$tmp/image.sqfs" -quiet -noappend -comp zstd >/dev/null
 
+# --- kernel addons: mounted at /lib/modules/$(uname -r) ---
+mkdir -p "$tmp/addons/kernel"
+echo "addons-marker" >"$tmp/addons/kernel/marker"
+mksquashfs "$tmp/addons" "$tmp/addons.sqfs" -quiet -noappend >/dev/null
+
 # --- the network: eth0 in a fresh namespace ---
 ip netns add "$ns"
 ip link add "$veth" type veth peer name eth0 netns "$ns"
@@ -59,20 +64,21 @@ spec() { # $1 = argv JSON, $2 = user, $3 = extra fields
 EOF
 }
 
-run_init() { # $1 = config disk, $2 = report file, $3 = output file; returns init's status
-        local rc=0
+run_init() { # $1 = config disk, $2 = report file, $3 = output file, $4... extra init args
+        local rc=0 cfg=$1 report=$2 out=$3
+        shift 3
         timeout 60 ip netns exec "$ns" unshare --mount --pid --uts --fork --kill-child \
-                "$init" --test-root="$tmp/mnt" --config="$1" --image="$tmp/image.sqfs" \
-                --report-file="$2" </dev/null >"$3" 2>&1 || rc=$?
+                "$init" --test-root="$tmp/mnt" --config="$cfg" --image="$tmp/image.sqfs" \
+                --report-file="$report" "$@" </dev/null >"$out" 2>&1 || rc=$?
         return $rc
 }
 mkdir -p "$tmp/mnt"
 
 # --- 1: the happy path ---
-script='id; env; pwd; umask; hostname; cat /etc/resolv.conf; ip -o addr show dev eth0; ip route; ip -6 route; echo hello; exit 7'
+script='id; env; pwd; umask; hostname; cat /etc/resolv.conf /lib/modules/$(uname -r)/kernel/marker; ip -o addr show dev eth0; ip route; ip -6 route; [ -t 0 ] || echo notty; echo hello; exit 7'
 spec "[\"/bin/sh\", \"-c\", \"$script\"]" app | "$mkcfg" "$tmp/cfg1"
 start=$(date +%s%N)
-rc=0; run_init "$tmp/cfg1" "$tmp/report1" "$tmp/out1" || rc=$?
+rc=0; run_init "$tmp/cfg1" "$tmp/report1" "$tmp/out1" --addons="$tmp/addons.sqfs" || rc=$?
 end=$(date +%s%N)
 cat "$tmp/out1"
 [ "$rc" -eq 7 ] || fail "init exited $rc, expected 7"
@@ -91,7 +97,24 @@ grep -q 'inet6 fd00:99::2/64' "$tmp/out1" || fail "IPv6 address missing"
 grep -q 'default via 10.99.0.1 dev eth0' "$tmp/out1" || fail "IPv4 default route missing"
 grep -q 'default via fd00:99::1 dev eth0' "$tmp/out1" || fail "IPv6 default route missing"
 grep -qx 'hello' "$tmp/out1" || fail "no hello"
-echo "ok 1: user, env, cwd, umask, network, exit status 7 ($(( (end - start) / 1000000 )) ms)"
+grep -qx 'addons-marker' "$tmp/out1" || fail "addons not mounted at /lib/modules/RELEASE"
+grep -qx 'notty' "$tmp/out1" || fail "stdin is a TTY without tty in the spec"
+echo "ok 1: user, env, cwd, umask, network, addons, exit status 7 ($(( (end - start) / 1000000 )) ms)"
+
+# --- 1b: tty: the console becomes the controlling terminal ---
+spec '["/bin/sh", "-c", "[ -t 0 ] && [ -t 1 ] && echo istty; echo TERM=$TERM; cat /proc/self/stat | cut -d\" \" -f7; exit 3"]' 0 ', "tty": true' |
+        sed 's/"tty": false,//' | "$mkcfg" "$tmp/cfg-tty"
+rc=0
+# script(1) gives the whole run a pty; init gets it as --console
+timeout 60 script -qec "ip netns exec $ns unshare --mount --pid --uts --fork --kill-child $init --test-root=$tmp/mnt \
+        --config=$tmp/cfg-tty --image=$tmp/image.sqfs --report-file=$tmp/report-tty --console=/dev/stdin" \
+        "$tmp/out-tty" </dev/null >/dev/null 2>&1 || rc=$?
+grep -qx 'krata/exit-code=3' "$tmp/report-tty" || fail "tty run: exit code 3 not reported: $(cat "$tmp/out-tty")"
+grep -q 'istty' "$tmp/out-tty" || fail "tty run: stdio is not a terminal: $(cat "$tmp/out-tty")"
+grep -q 'TERM=xterm' "$tmp/out-tty" || fail "tty run: TERM not set"
+tty_nr=$(grep -a -E '^[0-9]+.?$' "$tmp/out-tty" | tr -d '\r' | tail -1)
+[ -n "$tty_nr" ] && [ "$tty_nr" != 0 ] || fail "tty run: no controlling terminal (tty_nr '$tty_nr'): $(cat "$tmp/out-tty")"
+echo "ok 1b: tty spec → controlling terminal (tty_nr $tty_nr), TERM=xterm"
 
 # --- 2: SIGTERM to PID 1 reaches the process ---
 spec '["/bin/sh", "-c", "trap \"exit 42\" TERM; echo ready; while true; do sleep 0.1; done"]' 1000:1000 |
