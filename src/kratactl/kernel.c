@@ -18,6 +18,7 @@
 #include "paths.h"
 #include "string-util.h"
 #include "table.h"
+#include "util.h"
 
 static bool parse_output_opt(const char *s) {
         if (streq(s, "json"))
@@ -289,7 +290,16 @@ static int verb_prepare(int argc, char *argv[]) {
         KernelPrepared p = {};
         int r;
 
-        r = argc > 1 ? kernel_source_from_dir(argv[1], &src) : kernel_source_default(&src);
+        struct stat st;
+        if (argc > 1 && stat(argv[1], &st) == 0 && S_ISREG(st.st_mode)) {
+                /* an OCI kernel image's rootfs squashfs, as krata-imaged keeps it */
+                char key[65];
+                r = sha256_file(argv[1], key);
+                if (r < 0)
+                        return exit_code_from_errno(log_error_errno(r, "Failed to read %s: %m", argv[1]));
+                r = kernel_source_from_image_squashfs(argv[1], key, NULL, &src);
+        } else
+                r = argc > 1 ? kernel_source_from_dir(argv[1], &src) : kernel_source_default(&src);
         if (r < 0) {
                 if (argc <= 1 && r == -ENOENT)
                         log_error("No system default zone kernel; see 'kratactl kernel install-default'.");
@@ -325,7 +335,7 @@ int verb_kernel(int argc, char *argv[]) {
                 { "check", 1, -1, verb_check, "[--host] [FILE|LAYOUT[:TAG]]  check a kernel config" },
                 { "package", 1, -1, verb_package, "--image --modules --config LAYOUT  make an OCI kernel image" },
                 { "install-default", 1, -1, verb_install, "--image --modules  set the system default zone kernel" },
-                { "prepare", 1, 2, verb_prepare, "[KERNEL-DIR]  validate a kernel, build its initrd" },
+                { "prepare", 1, 2, verb_prepare, "[KERNEL-DIR|IMAGE.squashfs]  validate a kernel, build its initrd" },
                 {}
         };
         return dispatch_verb("kernel", verbs, argc, argv);

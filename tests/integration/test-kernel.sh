@@ -78,7 +78,12 @@ grep -qx "KERNEL_VERSION=$release" "$tmp/bundle/rootfs/kernel/metadata" || fail 
 grep -qx "KERNEL_ARCH=$(uname -m)" "$tmp/bundle/rootfs/kernel/metadata" || fail "metadata arch"
 "$kratactl" kernel check "$tmp/layout:test" >/dev/null 2>&1 || fail "config check from the layout"
 "$kratactl" kernel prepare "$tmp/bundle/rootfs/kernel" >/dev/null || fail "prepare of the OCI kernel"
-echo "ok: package → umoci unpack → prepare"
+# as krata-imaged would keep it: the image's rootfs as a squashfs
+mksquashfs "$tmp/bundle/rootfs" "$tmp/kernel-image.sqfs" -quiet -noappend -comp zstd >/dev/null
+"$kratactl" -o json kernel prepare "$tmp/kernel-image.sqfs" >"$tmp/prep2.json" || fail "prepare from an image squashfs"
+grep -q "\"release\":\"$release\"" "$tmp/prep2.json" || fail "prepare from an image squashfs: $(cat "$tmp/prep2.json")"
+ls "$KRATA_CACHE_DIR"/kernels/images/*/kernel/addons.squashfs >/dev/null || fail "kernel not extracted into the cache"
+echo "ok: package → umoci unpack → prepare (directory and image squashfs)"
 
 # --- refusals ---
 k=$tmp/bundle/rootfs/kernel
