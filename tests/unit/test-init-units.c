@@ -11,12 +11,19 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include <fcntl.h>
+#include <sys/wait.h>
+#include <termios.h>
+#include <unistd.h>
+#include <xen/io/xs_wire.h>
+
 #include "disks.h"
 #include "fs-util.h"
 #include "log.h"
 #include "string-util.h"
 #include "supervise.h"
 #include "user.h"
+#include "xenbus.h"
 
 static char root[] = "/tmp/test-init-XXXXXX";
 
@@ -119,12 +126,81 @@ static void test_env(void **state) {
         assert_true(strv_contains(env, LAUNCH_DEFAULT_PATH));
 }
 
+/* A fake xenstored on the master side of a raw pty: checks the request and
+ * answers with reply_type/reply. Exits 0 when the request was as expected. */
+static pid_t fake_xenstored(int master, uint32_t reply_type, const char *reply, size_t reply_len) {
+        pid_t pid = fork();
+        if (pid != 0)
+                return pid;
+        struct xsd_sockmsg h;
+        char payload[256];
+        size_t got = 0;
+        while (got < sizeof h) {
+                ssize_t n = read(master, (char *) &h + got, sizeof h - got);
+                if (n <= 0)
+                        _exit(10);
+                got += (size_t) n;
+        }
+        if (h.type != XS_WRITE || h.tx_id != 0 || h.len > sizeof payload)
+                _exit(11);
+        for (got = 0; got < h.len;) {
+                ssize_t n = read(master, payload + got, h.len - got);
+                if (n <= 0)
+                        _exit(12);
+                got += (size_t) n;
+        }
+        /* "krata/exit-code\0" "7" */
+        if (h.len != 17 || memcmp(payload, "krata/exit-code\0" "7", 17) != 0)
+                _exit(13);
+        struct xsd_sockmsg r = { .type = reply_type, .req_id = h.req_id, .len = (uint32_t) reply_len };
+        if (write(master, &r, sizeof r) != sizeof r || write(master, reply, reply_len) != (ssize_t) reply_len)
+                _exit(14);
+        _exit(0);
+}
+
+static void test_xenbus_wire(void **state) {
+        struct {
+                uint32_t type;
+                const char *reply;
+                size_t len;
+                int expect;
+        } cases[] = {
+                { XS_WRITE, "OK", 3, 0 },
+                { XS_ERROR, "EACCES", 7, -EACCES },
+        };
+        for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+                int master = posix_openpt(O_RDWR | O_NOCTTY), slave, status;
+                struct termios t;
+                pid_t pid;
+
+                assert_true(master >= 0);
+                assert_int_equal(grantpt(master), 0);
+                assert_int_equal(unlockpt(master), 0);
+                /* raw both ways, so bytes pass unchanged */
+                slave = open(ptsname(master), O_RDWR | O_NOCTTY);
+                assert_true(slave >= 0);
+                assert_int_equal(tcgetattr(slave, &t), 0);
+                cfmakeraw(&t);
+                assert_int_equal(tcsetattr(slave, TCSANOW, &t), 0);
+                pid = fake_xenstored(master, cases[i].type, cases[i].reply, cases[i].len);
+                assert_true(pid > 0);
+                assert_int_equal(xenbus_write(ptsname(master), "krata/exit-code", "7"), cases[i].expect);
+                assert_int_equal(waitpid(pid, &status, 0), pid);
+                assert_true(WIFEXITED(status));
+                assert_int_equal(WEXITSTATUS(status), 0);
+                close(slave);
+                close(master);
+        }
+        assert_int_equal(xenbus_write("/nonexistent/xenbus", "a", "b"), -ENOENT);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_users),
                 cmocka_unit_test(test_cmdline),
                 cmocka_unit_test(test_sysfs),
                 cmocka_unit_test(test_env),
+                cmocka_unit_test(test_xenbus_wire),
         };
         log_set_max_level(LOG_CRIT);
         return cmocka_run_group_tests(tests, setup, teardown);
