@@ -57,7 +57,7 @@ int xenbus_write(const char *device, const char *path, const char *value) {
 
         if (plen + vlen > XENSTORE_PAYLOAD_MAX)
                 return -E2BIG;
-        fd = open(device, O_RDWR | O_CLOEXEC);
+        fd = open(device, O_RDWR | O_CLOEXEC | O_NOCTTY);
         if (fd < 0)
                 return negative_errno();
         /* payload: "path\0value", the value without a terminator */
