@@ -120,13 +120,7 @@ static int run(Supervisor *s) {
         s->initrd_path = TAKE_PTR(kernel.initrd_path);
         s->addons_path = TAKE_PTR(kernel.addons_path);
         s->kernel_cmdline = TAKE_PTR(kernel.cmdline);
-        s->record->kernel = strdup(s->kernel_path);
-
-        r = config_disk_write(s, &s->config_disk_path);
-        if (r < 0) {
-                fail(s, "resources", r, "Cannot write the launch spec");
-                goto out;
-        }
+        s->record->kernel = strdup(kernel.release ?: s->kernel_path);
 
         (void) sd_notify(false, "STATUS=Building the domain");
         r = domain_build(s);
@@ -139,19 +133,28 @@ static int run(Supervisor *s) {
         if (r >= 0)
                 r = xs_introduce(s);
         if (r >= 0)
-                r = add_disk(s, s->image_path, 51712, "image");
-        if (r >= 0)
-                r = add_disk(s, s->config_disk_path, 51728, "config");
-        if (r >= 0 && s->addons_path)
-                r = add_disk(s, s->addons_path, 51744, "addons");
-        if (r >= 0)
                 r = xs_add_vif(s);
         if (r < 0) {
-                fail(s, "devices", r, "Setting up the zone's devices failed");
+                fail(s, "devices", r, "Setting up the zone's xenstore entries failed");
+                goto out;
+        }
+        /* The vif exists now (netback makes vif<domid>.0); its addresses go into the launch spec. */
+        (void) network_attach(s);
+        r = config_disk_write(s, &s->config_disk_path);
+        if (r < 0) {
+                fail(s, "resources", r, "Cannot write the launch spec");
+                goto out;
+        }
+        r = add_disk(s, s->image_path, KRATA_VDEV_IMAGE, "image");
+        if (r >= 0)
+                r = add_disk(s, s->config_disk_path, KRATA_VDEV_CONFIG, "config");
+        if (r >= 0 && s->addons_path)
+                r = add_disk(s, s->addons_path, KRATA_VDEV_ADDONS, "addons");
+        if (r < 0) {
+                fail(s, "devices", r, "Attaching the zone's disks failed");
                 goto out;
         }
         (void) console_register(s);
-        (void) network_attach(s);
 
         r = domain_unpause(s);
         if (r < 0) {
@@ -195,6 +198,11 @@ static void supervisor_done(Supervisor *s) {
         free(s->kernel_cmdline);
         free(s->config_disk_path);
         free(s->result);
+        free(s->network.ipv4.address);
+        free(s->network.ipv4.gateway);
+        free(s->network.ipv6.address);
+        free(s->network.ipv6.gateway);
+        strv_free(s->network.dns);
 }
 
 static void help(void) {

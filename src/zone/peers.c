@@ -13,12 +13,15 @@
 #include "bus-util.h"
 #include "fs-util.h"
 #include "json-util.h"
+#include "kernel-prepare.h"
+#include "launch-spec.h"
 #include "log.h"
 #include "paths.h"
 #include "peers.h"
 #include "string-util.h"
 
 #define IMAGE_INSPECT_MAX (1U << 20)
+#define IMAGES_TRANSFER_INTERFACE "org.krata.Images1.Transfer"
 #define PULL_TIMEOUT_USEC (30ULL * 60 * 1000000)
 #define CONFIG_DISK_MAGIC "KRATACFG"
 #define CONFIG_DISK_MAX (1U << 20)
@@ -41,8 +44,8 @@ static uint64_t now_usec(void) {
         return (uint64_t) ts.tv_sec * 1000000ULL + (uint64_t) ts.tv_nsec / 1000ULL;
 }
 
-/* InspectImage's JSON: read permissively until man/krata-imaged.8 fixes the
- * names ("path"/"squashfs", "config" object or "configPath"). */
+/* InspectImage's JSON (krata-imaged(8)): "path" (the squashfs), "digest",
+ * "config" (the OCI image config object). */
 static int parse_inspect(const char *json, ImageInfo *ret) {
         _cleanup_json_ json_object *o = NULL;
         _cleanup_free_ char *images = krata_state_path("images/");
@@ -118,37 +121,43 @@ int image_acquire(Supervisor *s, const char *ref, ImageInfo *ret) {
         if (!transfer)
                 return -ENOMEM;
 
-        /* Wait for the image: poll InspectImage and forward the transfer's progress. */
+        /* Wait for the transfer to finish, forwarding its progress; then inspect. */
         for (;;) {
-                _cleanup_bus_error_ sd_bus_error e2 = SD_BUS_ERROR_NULL, e3 = SD_BUS_ERROR_NULL;
+                _cleanup_bus_error_ sd_bus_error e2 = SD_BUS_ERROR_NULL;
+                _cleanup_free_ char *phase = NULL;
                 double progress = -1;
-                struct timespec pause = { 0, 250 * 1000 * 1000 };
+                struct timespec pause = { 0, 200 * 1000 * 1000 };
 
-                r = inspect(s, ref, &json, &e2);
-                if (r >= 0)
+                r = sd_bus_get_property_string(s->bus, "org.krata.Images1", transfer, IMAGES_TRANSFER_INTERFACE,
+                                               "Phase", &e2, &phase);
+                if (r < 0)
+                        break; /* the transfer is gone (done and removed): the image tells */
+                if (streq(phase, "done"))
                         break;
-                if (!sd_bus_error_has_name(&e2, KRATA_ERROR_NO_SUCH_IMAGE))
-                        return log_error_errno(r, "Inspecting %s failed: %s", ref, bus_error_message(&e2, r));
-                r = sd_bus_get_property_trivial(s->bus, "org.krata.Images1", transfer, "org.krata.Transfer1",
-                                                "Progress", &e3, 'd', &progress);
-                if (r < 0 && sd_bus_error_has_names(&e3, SD_BUS_ERROR_UNKNOWN_OBJECT, SD_BUS_ERROR_UNKNOWN_METHOD)) {
-                        /* Transfer gone and still no image: one last look, then fail. */
-                        sd_bus_error_free(&e2);
-                        r = inspect(s, ref, &json, &e2);
-                        if (r >= 0)
-                                break;
-                        return log_error_errno(SYNTHETIC_ERRNO(ENOENT), "Pulling image %s failed: %s", ref,
-                                               bus_error_message(&e2, r));
+                if (streq(phase, "failed") || streq(phase, "canceled")) {
+                        _cleanup_free_ char *why = NULL;
+                        (void) sd_bus_get_property_string(s->bus, "org.krata.Images1", transfer,
+                                                          IMAGES_TRANSFER_INTERFACE, "Error", NULL, &why);
+                        return log_error_errno(SYNTHETIC_ERRNO(ENOENT), "Pulling image %s %s: %s", ref, phase,
+                                               isempty(why) ? "(no reason given)" : why);
                 }
-                if (progress >= 0) {
+                if (sd_bus_get_property_trivial(s->bus, "org.krata.Images1", transfer, IMAGES_TRANSFER_INTERFACE,
+                                                "Progress", NULL, 'd', &progress) >= 0 && progress >= 0) {
                         char text[256];
-                        snprintf(text, sizeof text, "Pulling image %s: %.0f%%", ref, progress * 100.0);
+                        snprintf(text, sizeof text, "Pulling image %s: %s %.0f%%", ref, phase, progress * 100.0);
                         (void) sd_notifyf(false, "STATUS=%s", text);
                         (void) peers_report(s, text);
                 }
                 if (now_usec() > deadline)
                         return log_error_errno(SYNTHETIC_ERRNO(ETIMEDOUT), "Pulling image %s timed out.", ref);
                 nanosleep(&pause, NULL);
+        }
+        {
+                _cleanup_bus_error_ sd_bus_error e3 = SD_BUS_ERROR_NULL;
+                r = inspect(s, ref, &json, &e3);
+                if (r < 0)
+                        return log_error_errno(r, "Image %s is not available after its pull: %s", ref,
+                                               bus_error_message(&e3, r));
         }
         r = parse_inspect(json, ret);
         if (r < 0)
@@ -163,84 +172,84 @@ void kernel_info_done(KernelInfo *k) {
         k->initrd_path = mfree(k->initrd_path);
         k->addons_path = mfree(k->addons_path);
         k->cmdline = mfree(k->cmdline);
+        k->release = mfree(k->release);
 }
 
-/* Until the boot chain is merged: the system default kernel. */
+/* The boot chain's kernel_prepare(): the system default kernel, or an OCI
+ * kernel image pulled through krata-imaged; a cached initrd either way. */
 int kernel_acquire(Supervisor *s, const char *ref, KernelInfo *ret) {
-        if (ref)
-                return log_error_errno(SYNTHETIC_ERRNO(EOPNOTSUPP),
-                                       "Kernel images from OCI references (Kernel=%s) need the boot chain's kernel "
-                                       "support, which this build does not have yet.", ref);
-        ret->kernel_path = krata_state_path("zone/kernel");
-        ret->initrd_path = krata_state_path("zone/initrd");
-        ret->addons_path = krata_state_path("zone/addons.squashfs");
-        if (!ret->kernel_path || !ret->initrd_path || !ret->addons_path)
-                return -ENOMEM;
-        if (access(ret->kernel_path, R_OK) < 0)
-                return log_error_errno(errno, "No zone kernel at %s: %m", ret->kernel_path);
-        if (access(ret->initrd_path, R_OK) < 0)
-                return log_error_errno(errno, "No zone initrd at %s: %m", ret->initrd_path);
-        if (access(ret->addons_path, R_OK) < 0)
-                ret->addons_path = mfree(ret->addons_path);
-        return asprintf_safe(&ret->cmdline, "console=hvc0 quiet krata.image=51712 krata.config=51728%s",
-                             ret->addons_path ? " krata.addons=51744" : "");
-}
-
-static json_object *strv_to_json(char **l) {
-        json_object *a = json_object_new_array();
-        STRV_FOREACH(x, l)
-                json_object_array_add(a, json_object_new_string(*x));
-        return a;
-}
-
-/* Until shared/launch-spec.[ch] lands: the agreed shape (magic, length, JSON,
- * padded to 4 KiB), with a provisional magic. */
-int config_disk_write(Supervisor *s, char **ret_path) {
-        _cleanup_json_ json_object *o = json_object_new_object(), *proc = json_object_new_object();
-        _cleanup_free_ char *dir = NULL, *path = NULL, *buf = NULL;
-        json_object *oci = NULL, *ports = json_object_new_array();
-        const char *text;
-        size_t len, total;
+        _cleanup_(kernel_source_done) KernelSource src = {};
+        _cleanup_(kernel_prepared_done) KernelPrepared p = {};
         int r;
 
-        if (!o || !proc || !ports)
-                return -ENOMEM;
-        if (s->image_config)
-                (void) json_parse_bounded(s->image_config, strlen(s->image_config), IMAGE_INSPECT_MAX, true, &oci);
-        json_object_object_add(o, "version", json_object_new_string("1.0"));
-        json_object_object_add(o, "name", json_object_new_string(s->spec->name));
-        json_object_object_add(o, "hostname", json_object_new_string(s->spec->name));
-        json_object_object_add(o, "uuid", json_object_new_string(s->uuid));
-        if (s->image_digest)
-                json_object_object_add(o, "imageDigest", json_object_new_string(s->image_digest));
-        json_object_object_add(o, "imageConfig", oci ?: json_object_new_object());
-        if (s->spec->command)
-                json_object_object_add(proc, "args", strv_to_json(s->spec->command));
-        if (s->spec->environment)
-                json_object_object_add(proc, "env", strv_to_json(s->spec->environment));
-        if (s->spec->working_directory)
-                json_object_object_add(proc, "cwd", json_object_new_string(s->spec->working_directory));
-        if (s->spec->user)
-                json_object_object_add(proc, "user", json_object_new_string(s->spec->user));
-        json_object_object_add(proc, "tty", json_object_new_boolean(s->spec->tty));
-        json_object_object_add(o, "process", json_object_get(proc));
-        for (size_t i = 0; i < s->spec->n_ports; i++) {
-                char b[32];
-                json_object_array_add(ports, json_object_new_string(zone_port_format(&s->spec->ports[i], b, sizeof b)));
+        (void) sd_notify(false, "STATUS=Preparing the kernel");
+        if (ref) {
+                _cleanup_(image_info_done) ImageInfo img = {};
+                const char *key;
+
+                r = image_acquire(s, ref, &img);
+                if (r < 0)
+                        return r;
+                key = img.digest ? (startswith(img.digest, "sha256:") ?: img.digest) : NULL;
+                if (!key)
+                        return log_error_errno(SYNTHETIC_ERRNO(EBADMSG), "Kernel image %s has no digest.", ref);
+                r = kernel_source_from_image_squashfs(img.squashfs_path, key, NULL, &src);
+        } else {
+                r = kernel_source_default(&src);
+                if (r == -ENOENT)
+                        return log_error_errno(r, "No zone kernel in %s/zone: install one with 'kratactl kernel "
+                                                  "install-default'.", krata_state_dir());
         }
-        json_object_object_add(o, "ports", ports);
-        text = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN);
-        len = strlen(text);
-        if (len > CONFIG_DISK_MAX)
-                return log_error_errno(SYNTHETIC_ERRNO(E2BIG), "The launch spec is larger than 1 MiB.");
-        total = (16 + len + 4095) & ~(size_t) 4095;
-        buf = calloc(1, total);
-        if (!buf)
+        if (r < 0)
+                return r;
+        r = kernel_prepare(&src, NULL, &p);
+        if (r < 0)
+                return r;
+        r = kernel_prepared_cmdline(&p, &ret->cmdline);
+        if (r < 0)
+                return r;
+        ret->kernel_path = TAKE_PTR(p.kernel);
+        ret->initrd_path = TAKE_PTR(p.initrd);
+        ret->addons_path = TAKE_PTR(p.addons);
+        ret->release = TAKE_PTR(p.release);
+        return 0;
+}
+
+/* The launch spec (shared/launch-spec.h): the OCI config merged with the
+ * zone's overrides as docker does (Command= replaces the image's Cmd), the
+ * network networkd handed out, written as the raw config disk. */
+int config_disk_write(Supervisor *s, char **ret_path) {
+        _cleanup_(launch_spec_freep) LaunchSpec *spec = NULL;
+        _cleanup_json_ json_object *oci = NULL;
+        _cleanup_free_ char *dir = NULL, *path = NULL;
+        LaunchOverrides o = {
+                .cmd = s->spec->command,
+                .env = s->spec->environment,
+                .cwd = s->spec->working_directory,
+                .user = s->spec->user,
+                .hostname = s->spec->name,
+                .tty = s->spec->tty,
+                .umask = -1,
+        };
+        int r;
+
+        if (s->image_config &&
+            json_parse_bounded(s->image_config, strlen(s->image_config), IMAGE_INSPECT_MAX, true, &oci) < 0)
+                return log_error_errno(SYNTHETIC_ERRNO(EBADMSG), "The image's OCI config is not a JSON object.");
+        if (!oci && !(oci = json_object_new_object()))
                 return -ENOMEM;
-        memcpy(buf, CONFIG_DISK_MAGIC, 8);
-        for (int i = 0; i < 4; i++)
-                buf[8 + i] = (char) ((len >> (8 * i)) & 0xff); /* little-endian length */
-        memcpy(buf + 16, text, len);
+        r = launch_spec_from_oci_config(oci, &o, &spec);
+        if (r == -EINVAL)
+                return log_error_errno(r, "Zone %s has no command: the image has none and Command= is not set.",
+                                       s->spec->name);
+        if (r < 0)
+                return r;
+        if (s->has_network) {
+                spec->has_network = true;
+                spec->network = s->network;
+                s->network = (LaunchNetwork) {}; /* moved */
+                s->has_network = false;
+        }
         r = asprintf_safe(&dir, "%s/zone/%s", krata_runtime_dir(), s->spec->name);
         if (r < 0)
                 return r;
@@ -250,9 +259,9 @@ int config_disk_write(Supervisor *s, char **ret_path) {
         path = path_join(dir, "config.img");
         if (!path)
                 return -ENOMEM;
-        r = write_file_atomic(path, buf, total, 0600);
+        r = launch_disk_write(path, spec);
         if (r < 0)
-                return log_error_errno(r, "Cannot write %s: %m", path);
+                return log_error_errno(r, "Cannot write the launch spec disk %s: %m", path);
         *ret_path = TAKE_PTR(path);
         return 0;
 }
@@ -282,22 +291,56 @@ void console_unregister(Supervisor *s) {
         s->console_registered = false;
 }
 
-static int read_addresses(Supervisor *s, sd_bus_message *reply) {
+static int set_address(LaunchAddress *a, const char *field, const char *v) {
+        char **dest = streq(field, "address") ? &a->address : &a->gateway;
+        if (!string_is_printable(v, 64))
+                return -EBADMSG;
+        free(*dest);
+        *dest = strdup(v);
+        return *dest ? 0 : -ENOMEM;
+}
+
+/* AttachZone's reply (krata-networkd(8)): ipv4-/ipv6- address, prefix-length,
+ * gateway, and dns. */
+static int read_network(Supervisor *s, sd_bus_message *reply) {
         int r = sd_bus_message_enter_container(reply, 'a', "{sv}");
         if (r < 0)
                 return r;
         while ((r = sd_bus_message_enter_container(reply, 'e', "sv")) > 0) {
-                const char *key, *contents, *v;
+                const char *key, *contents, *v, *field;
+                LaunchAddress *a = NULL;
+
                 r = sd_bus_message_read(reply, "s", &key);
                 if (r < 0)
                         return r;
                 r = sd_bus_message_peek_type(reply, NULL, &contents);
                 if (r < 0)
                         return r;
-                if (streq(contents, "s") && endswith(key, "address")) {
+                if ((field = startswith(key, "ipv4-")))
+                        a = &s->network.ipv4;
+                else if ((field = startswith(key, "ipv6-")))
+                        a = &s->network.ipv6;
+                if (a && streq(contents, "s") && (streq(field, "address") || streq(field, "gateway"))) {
                         r = sd_bus_message_read(reply, "v", "s", &v);
-                        if (r >= 0 && string_is_printable(v, 128))
+                        if (r >= 0)
+                                r = set_address(a, field, v);
+                        if (r >= 0 && streq(field, "address")) {
                                 (void) strv_extend(&s->record->addresses, v);
+                        }
+                } else if (a && streq(contents, "u") && streq(field, "prefix-length")) {
+                        uint32_t u;
+                        r = sd_bus_message_read(reply, "v", "u", &u);
+                        if (r >= 0)
+                                a->prefix = u;
+                } else if (streq(key, "dns") && streq(contents, "as")) {
+                        r = sd_bus_message_enter_container(reply, 'v', "as");
+                        if (r >= 0) {
+                                strv_free(s->network.dns);
+                                s->network.dns = NULL;
+                                r = sd_bus_message_read_strv(reply, &s->network.dns);
+                        }
+                        if (r >= 0)
+                                r = sd_bus_message_exit_container(reply);
                 } else
                         r = sd_bus_message_skip(reply, "v");
                 if (r < 0)
@@ -306,37 +349,60 @@ static int read_addresses(Supervisor *s, sd_bus_message *reply) {
                 if (r < 0)
                         return r;
         }
-        return r < 0 ? r : sd_bus_message_exit_container(reply);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_exit_container(reply);
+        if (r < 0)
+                return r;
+        s->has_network = s->network.ipv4.address || s->network.ipv6.address;
+        return 0;
 }
 
 int network_attach(Supervisor *s) {
         _cleanup_bus_error_ sd_bus_error error = SD_BUS_ERROR_NULL;
-        _cleanup_bus_message_ sd_bus_message *reply = NULL;
+        _cleanup_bus_message_ sd_bus_message *m = NULL, *reply = NULL;
         char ifname[32];
         int r;
 
         if (!s->bus)
                 return 0;
         snprintf(ifname, sizeof ifname, "vif%u.0", s->domid);
-        r = sd_bus_call_method(s->bus, "org.krata.Network1", "/org/krata/network1", "org.krata.Network1",
-                               "AttachZone", &error, &reply, "ssa{sv}", s->spec->name, ifname, 1, "mac", "s", s->mac);
+        r = sd_bus_message_new_method_call(s->bus, &m, "org.krata.Network1", "/org/krata/network1",
+                                           "org.krata.Network1", "AttachZone");
+        if (r >= 0)
+                r = sd_bus_message_append(m, "ss", s->spec->name, ifname);
+        if (r >= 0)
+                r = sd_bus_message_open_container(m, 'a', "{sv}");
+        if (r >= 0 && s->spec->n_ports > 0) {
+                r = sd_bus_message_open_container(m, 'e', "sv");
+                if (r >= 0)
+                        r = sd_bus_message_append(m, "s", "port-forwards");
+                if (r >= 0)
+                        r = sd_bus_message_open_container(m, 'v', "a(sqq)");
+                if (r >= 0)
+                        r = sd_bus_message_open_container(m, 'a', "(sqq)");
+                for (size_t i = 0; r >= 0 && i < s->spec->n_ports; i++) {
+                        const ZonePort *p = &s->spec->ports[i];
+                        r = sd_bus_message_append(m, "(sqq)", p->proto == ZONE_PORT_UDP ? "udp" : "tcp",
+                                                  p->host_port, p->zone_port);
+                }
+                for (int k = 0; r >= 0 && k < 3; k++)
+                        r = sd_bus_message_close_container(m);
+        }
+        if (r >= 0)
+                r = sd_bus_message_close_container(m);
+        if (r < 0)
+                return r;
+        r = sd_bus_call(s->bus, m, 0, &error, &reply);
         if (r < 0) {
                 log_notice("Zone %s: network not attached by krata-networkd: %s", s->spec->name,
                            bus_error_message(&error, r));
                 return 0;
         }
         s->network_attached = true;
-        (void) read_addresses(s, reply);
-        for (size_t i = 0; i < s->spec->n_ports; i++) {
-                const ZonePort *p = &s->spec->ports[i];
-                sd_bus_error_free(&error);
-                r = sd_bus_call_method(s->bus, "org.krata.Network1", "/org/krata/network1", "org.krata.Network1",
-                                       "AddPortForward", &error, NULL, "ssqq", s->spec->name,
-                                       p->proto == ZONE_PORT_UDP ? "udp" : "tcp", p->host_port, p->zone_port);
-                if (r < 0)
-                        log_warning("Zone %s: port %u not forwarded: %s", s->spec->name, p->host_port,
-                                    bus_error_message(&error, r));
-        }
+        r = read_network(s, reply);
+        if (r < 0)
+                log_warning_errno(r, "Zone %s: cannot read krata-networkd's addresses: %m", s->spec->name);
         return 0;
 }
 

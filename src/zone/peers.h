@@ -1,17 +1,14 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #pragma once
 
-/* The supervisor's peers, behind one header so each can be wired to its
- * merged implementation with one change here:
+/* The supervisor's peers, behind one header so each can be rewired in one
+ * place:
  *
- *  - krata-imaged (org.krata.Images1): Pull + InspectImage. Coded against the
- *    agreed interface in krata-team.md; InspectImage's JSON field names are
- *    read permissively until man/krata-imaged.8 fixes them.
- *  - the boot chain: kernel + initrd selection and the launch-spec config disk.
- *    Until shared/launch-spec.[ch] lands: the default kernel at
- *    $KRATA_STATE_DIR/zone/{kernel,initrd,addons.squashfs} and a config disk
- *    written by config_disk_write() below in the agreed shape (magic, length,
- *    JSON, padded to 4 KiB); replace it with launch-spec's writer.
+ *  - krata-imaged (org.krata.Images1): Pull, the transfer's Phase/Progress/
+ *    Error, then InspectImage (krata-imaged(8)).
+ *  - the boot chain (src/kernel, shared/launch-spec): kernel_prepare() for the
+ *    default kernel or an OCI kernel image, launch_spec_from_oci_config() and
+ *    launch_disk_write() for the config disk.
  *  - krata-consoled (org.krata.Console1) RegisterZone/UnregisterZone: optional.
  *  - krata-networkd (org.krata.Network1) AttachZone/DetachZone: optional.
  *  - krata-zoned (org.krata.Zones1) RegisterSupervisor/ReportState: optional. */
@@ -32,6 +29,7 @@ typedef struct KernelInfo {
         char *initrd_path;
         char *addons_path; /* NULL when there is none */
         char *cmdline;
+        char *release;
 } KernelInfo;
 
 void kernel_info_done(KernelInfo *k);

@@ -78,6 +78,7 @@ static void finish(Supervisor *s) {
         s->domain_gone = true;
         (void) domain_has_ended(s, &reason);
         code = xs_read_exit_code(s);
+        xs_read_init_failure(s); /* "failed:<stage>" from krata-init, into the record's error */
         if (code >= 0) {
                 s->exit_status = code;
                 free(s->result);
@@ -149,7 +150,10 @@ static int on_sigterm(sd_event_source *src, const struct signalfd_siginfo *si, v
                  (unsigned long long) (timeout / 1000000ULL));
         (void) sd_notify(false, "STOPPING=1\nSTATUS=Stopping");
         supervisor_record(s, ZONE_STOPPING, NULL);
-        if (xs_request_shutdown(s, "poweroff") < 0)
+        /* "reboot", not "poweroff": the guest kernel turns it into SIGINT for
+         * PID 1, which krata-init forwards to the process; a zone has no
+         * poweroff helper for "poweroff" (see krata-init(8)). */
+        if (xs_request_shutdown(s, "reboot") < 0)
                 timeout = 0;
         return sd_event_add_time_relative(s->event, &s->stop_timer, CLOCK_MONOTONIC, timeout, 0, on_stop_timeout, s);
 }

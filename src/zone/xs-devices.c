@@ -251,6 +251,27 @@ int xs_read_exit_code(Supervisor *s) {
         return code;
 }
 
+void xs_read_init_failure(Supervisor *s) {
+        char path[64];
+        unsigned len = 0;
+        char *v;
+
+        if (!s->xsh || !s->xs_domain_written)
+                return;
+        snprintf(path, sizeof path, "/local/domain/%u/%s", s->domid, KRATA_XS_STATUS);
+        v = xs_read(s->xsh, XBT_NULL, path, &len);
+        if (!v)
+                return;
+        /* guest-written: bounded, printable, and only the failure form is used */
+        if (len > 0 && len <= 128 && startswith(v, "failed:") && string_is_printable(v, 128)) {
+                char msg[192];
+                snprintf(msg, sizeof msg, "krata-init failed in the zone: %s", v + strlen("failed:"));
+                free(s->record->error);
+                s->record->error = strdup(msg);
+        }
+        free(v);
+}
+
 static void close_backends(struct xs_handle *xsh, uint32_t domid) {
         static const char *const types[] = { "vbd", "vif" };
         struct timespec pause = { 0, 100 * 1000 * 1000 };

@@ -7,6 +7,7 @@
 #include <systemd/sd-bus.h>
 #include <systemd/sd-event.h>
 
+#include "launch-spec.h"
 #include "zone-file.h"
 #include "zone-state.h"
 
@@ -55,6 +56,8 @@ typedef struct Supervisor {
 
         /* peers */
         bool console_registered, network_attached;
+        bool has_network;
+        LaunchNetwork network;          /* from AttachZone, until the launch spec takes it */
 
         /* waiting */
         sd_event_source *xs_source, *stop_timer, *poll_timer;
@@ -84,6 +87,8 @@ int xs_add_vif(Supervisor *s);
 int xs_request_shutdown(Supervisor *s, const char *how);
 /* Reads krata/exit-code: 0..255, or -ENODATA / -EBADMSG. */
 int xs_read_exit_code(Supervisor *s);
+/* Copies krata/status = "failed:<stage>" into the record's error. */
+void xs_read_init_failure(Supervisor *s);
 /* Asks backends to close, waits briefly, removes every path we wrote. */
 void xs_remove_all(Supervisor *s);
 void xs_remove_for_domid(struct xs_handle *xsh, uint32_t domid, const char *uuid);
