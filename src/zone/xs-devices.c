@@ -218,36 +218,44 @@ int xs_request_shutdown(Supervisor *s, const char *how) {
         return 0;
 }
 
+int exit_code_parse(const char *v, size_t len) {
+        char buf[EXIT_CODE_MAX + 1];
+        int code;
+
+        /* The guest wrote it: bound and validate before believing it. */
+        if (len == 0 || len > EXIT_CODE_MAX)
+                return -EBADMSG;
+        memcpy(buf, v, len);
+        buf[len] = 0;
+        while (len > 0 && (buf[len - 1] == '\n' || buf[len - 1] == ' '))
+                buf[--len] = 0;
+        if (len == 0 || len > 3)
+                return -EBADMSG;
+        for (size_t i = 0; i < len; i++)
+                if (buf[i] < '0' || buf[i] > '9')
+                        return -EBADMSG;
+        if (safe_atoi(buf, &code) < 0 || code > 255)
+                return -EBADMSG;
+        return code;
+}
+
 int xs_read_exit_code(Supervisor *s) {
-        char path[64], buf[EXIT_CODE_MAX + 1];
+        char path[64];
         unsigned len = 0;
         char *v;
         int code;
 
         if (!s->xsh || !s->xs_domain_written)
                 return -ENODATA;
-        snprintf(path, sizeof path, "/local/domain/%u/krata/exit-code", s->domid);
+        snprintf(path, sizeof path, "/local/domain/%u/%s", s->domid, KRATA_XS_EXIT_CODE);
         v = xs_read(s->xsh, XBT_NULL, path, &len);
         if (!v)
                 return -ENODATA;
-        /* The guest wrote it: bound and validate before believing it. */
-        if (len == 0 || len > EXIT_CODE_MAX) {
-                free(v);
-                return log_warning_errno(SYNTHETIC_ERRNO(EBADMSG), "Zone %s: krata/exit-code is %u bytes; ignored.",
-                                         s->spec->name, len);
-        }
-        memcpy(buf, v, len);
-        buf[len] = 0;
+        code = exit_code_parse(v, len);
         free(v);
-        while (len > 0 && (buf[len - 1] == '\n' || buf[len - 1] == ' '))
-                buf[--len] = 0;
-        for (unsigned i = 0; i < len; i++)
-                if (buf[i] < '0' || buf[i] > '9')
-                        return log_warning_errno(SYNTHETIC_ERRNO(EBADMSG),
-                                                 "Zone %s: krata/exit-code is not a number; ignored.", s->spec->name);
-        if (len == 0 || safe_atoi(buf, &code) < 0 || code < 0 || code > 255)
-                return log_warning_errno(SYNTHETIC_ERRNO(EBADMSG), "Zone %s: krata/exit-code '%s' is out of range.",
-                                         s->spec->name, buf);
+        if (code < 0)
+                return log_warning_errno(code, "Zone %s: krata/exit-code (%u bytes) is not a status 0..255; ignored.",
+                                         s->spec->name, len);
         return code;
 }
 

@@ -85,6 +85,9 @@ int xs_introduce(Supervisor *s);
 int xs_add_vbd(Supervisor *s, const LoopDevice *d);
 int xs_add_vif(Supervisor *s);
 int xs_request_shutdown(Supervisor *s, const char *how);
+/* Validates a guest-written exit code ("0".."255", optional trailing
+ * newline/blanks, at most 16 bytes): the status, or -EBADMSG. */
+int exit_code_parse(const char *v, size_t len);
 /* Reads krata/exit-code: 0..255, or -ENODATA / -EBADMSG. */
 int xs_read_exit_code(Supervisor *s);
 /* Copies krata/status = "failed:<stage>" into the record's error. */
