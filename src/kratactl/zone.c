@@ -319,6 +319,21 @@ bad:
 
 /* ---- list ---- */
 
+/* Domains no zone accounts for are reported, never hidden (stderr: the
+ * table or JSON on stdout stays clean). */
+static void warn_orphans(sd_bus *bus) {
+        _cleanup_bus_message_ sd_bus_message *reply = NULL;
+        const char *uuid, *reason;
+        uint32_t domid;
+
+        if (sd_bus_call_method(bus, ZONES, ZONES_PATH, ZONES, "ListOrphans", NULL, &reply, NULL) < 0)
+                return;
+        if (sd_bus_message_enter_container(reply, 'a', "(uss)") < 0)
+                return;
+        while (sd_bus_message_read(reply, "(uss)", &domid, &uuid, &reason) > 0)
+                log_warning("Domain %u (handle %s): %s.", domid, uuid, reason);
+}
+
 static int verb_list(int argc, char *argv[]) {
         static const TableColumn columns[] = {
                 { "name", "NAME", COLUMN_STRING },
@@ -358,7 +373,9 @@ static int verb_list(int argc, char *argv[]) {
         }
         if (r < 0)
                 return EXIT_FAILURE_GENERIC;
-        return table_print(t, arg_output) < 0 ? EXIT_FAILURE_GENERIC : EXIT_OK;
+        r = table_print(t, arg_output) < 0 ? EXIT_FAILURE_GENERIC : EXIT_OK;
+        warn_orphans(bus);
+        return r;
 }
 
 /* ---- inspect ---- */
