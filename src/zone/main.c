@@ -111,6 +111,11 @@ static int run(Supervisor *s) {
         if (s->image_digest)
                 s->record->image_digest = strdup(s->image_digest);
 
+        if (stop_pending()) {
+                fail(s, "canceled", 0, "Stopped before the zone started.");
+                r = -ECANCELED;
+                goto out;
+        }
         r = kernel_acquire(s, s->spec->kernel, &kernel);
         if (r < 0) {
                 fail(s, "kernel", r, "Cannot get the kernel");
@@ -156,6 +161,11 @@ static int run(Supervisor *s) {
         }
         (void) console_register(s);
 
+        if (stop_pending()) {
+                fail(s, "canceled", 0, "Stopped before the zone started.");
+                r = -ECANCELED;
+                goto out;
+        }
         r = domain_unpause(s);
         if (r < 0) {
                 fail(s, "domain", r, "Starting the domain failed");

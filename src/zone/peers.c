@@ -150,6 +150,8 @@ int image_acquire(Supervisor *s, const char *ref, ImageInfo *ret) {
                 }
                 if (now_usec() > deadline)
                         return log_error_errno(SYNTHETIC_ERRNO(ETIMEDOUT), "Pulling image %s timed out.", ref);
+                if (stop_pending())
+                        return log_error_errno(SYNTHETIC_ERRNO(ECANCELED), "Stopped while pulling image %s.", ref);
                 nanosleep(&pause, NULL);
         }
         {

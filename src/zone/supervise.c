@@ -44,6 +44,14 @@ void supervisor_record(Supervisor *s, ZoneState state, const char *error) {
         (void) peers_report(s, error);
 }
 
+bool stop_pending(void) {
+        sigset_t pending;
+
+        if (sigpending(&pending) < 0)
+                return false;
+        return sigismember(&pending, SIGTERM) == 1 || sigismember(&pending, SIGINT) == 1;
+}
+
 void teardown(Supervisor *s) {
         /* Order: peers first (they hold the console ring and the vif), then the
          * backends and xenstore, the domain, and last the loop devices blkback

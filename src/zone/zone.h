@@ -103,6 +103,9 @@ void loop_detach(LoopDevice *d);
 int loop_clear_by_path(const char *dev);
 
 /* supervise.c */
+/* SIGTERM/SIGINT arrived before the zone ran (they stay blocked until
+ * supervise() takes them): the setup steps check this and abort cleanly. */
+bool stop_pending(void);
 int supervise(Supervisor *s);
 void teardown(Supervisor *s);
 void supervisor_record(Supervisor *s, ZoneState state, const char *error);
