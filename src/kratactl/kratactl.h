@@ -44,7 +44,8 @@ int verb_network(int argc, char *argv[]);
 
 /* Console verbs of the zone group ("zone attach NAME", "zone logs NAME"),
  * provided by console.c (placeholders in console-placeholder.c).
- * `zone launch --attach` calls verb_zone_attach(2, {"attach", NAME}) once the
- * zone runs; it returns when the console closes or EXIT_UNAVAILABLE. */
+ * `zone launch --attach` calls verb_zone_attach(3, {"attach", "--history", NAME})
+ * once the zone runs (it returns when the console closes, or EXIT_UNAVAILABLE),
+ * or verb_zone_logs(2, {"logs", NAME}) when the zone ended before that. */
 int verb_zone_attach(int argc, char *argv[]);
 int verb_zone_logs(int argc, char *argv[]);

@@ -292,9 +292,14 @@ static int verb_launch(int argc, char *argv[]) {
 
         /* --attach: the console (console.c), then the zone's own exit status. */
         if (streq(state, "running")) {
-                char *attach_argv[] = { (char *) "attach", name, NULL };
-                if (verb_zone_attach(2, attach_argv) == EXIT_UNAVAILABLE)
+                /* --history: what the zone printed before we attached comes first. */
+                char *attach_argv[] = { (char *) "attach", (char *) "--history", name, NULL };
+                if (verb_zone_attach(3, attach_argv) == EXIT_UNAVAILABLE)
                         log_notice("No console in this build; waiting for zone %s to end.", name);
+        } else if (streq(state, "exited")) {
+                /* It ended before we could attach: its output is in the log. */
+                char *logs_argv[] = { (char *) "logs", name, NULL };
+                (void) verb_zone_logs(2, logs_argv);
         }
         free(state);
         state = NULL;
