@@ -185,8 +185,10 @@ static int start_unit(Zone *z) {
                 return r;
         r = sd_bus_call_method(z->manager->bus, SYSTEMD_BUS, SYSTEMD_PATH, SYSTEMD_MANAGER, "StartUnit",
                                &error, &reply, "ss", unit, "replace");
-        if (r < 0)
+        if (r < 0) {
+                z->unit_slot = sd_bus_slot_unref(z->unit_slot);
                 return log_error_errno(r, "Failed to start %s: %s", unit, bus_error_message(&error, r));
+        }
         log_info("Zone %s: started %s.", z->spec->name, unit);
         return 0;
 }
@@ -194,9 +196,8 @@ static int start_unit(Zone *z) {
 bool supervisor_running(Zone *z) {
         if (z->child_source || z->pidfd_source)
                 return true;
-        if (z->manager->use_systemd && z->unit_slot)
-                return zone_state_is_active(z->state);
-        return false;
+        /* systemd: the unit is followed until it is inactive (its teardown included). */
+        return z->manager->use_systemd && z->unit_slot;
 }
 
 int supervisor_start(Zone *z) {
