@@ -77,39 +77,66 @@ static int append_strv_option(sd_bus_message *m, const char *key, char **l) {
         return r;
 }
 
+static int on_zone_changed(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        *(bool *) userdata = true;
+        return 0;
+}
+
 /* Waits until the zone leaves "created"/"starting" (or, with until_end, until
- * it has ended), echoing the supervisor's progress. Returns the final state. */
+ * it has ended), echoing the supervisor's progress. Woken by the zone's
+ * PropertiesChanged (and ZoneRemoved), with a 1 s poll as a safety net. */
 static int wait_zone(sd_bus *bus, const char *path, bool until_end, char **ret_state) {
+        _cleanup_(sd_bus_slot_unrefp) sd_bus_slot *changed = NULL, *removed = NULL;
         _cleanup_free_ char *last_status = NULL;
+        bool woken = true;
+        int r;
+
+        r = sd_bus_match_signal(bus, &changed, ZONES, path, "org.freedesktop.DBus.Properties",
+                                "PropertiesChanged", on_zone_changed, &woken);
+        if (r >= 0)
+                r = sd_bus_match_signal(bus, &removed, ZONES, ZONES_PATH, ZONES, "ZoneRemoved", on_zone_changed,
+                                        &woken);
+        if (r < 0)
+                return log_error_errno(r, "Cannot follow the zone: %m");
 
         for (;;) {
                 _cleanup_free_ char *state = NULL, *status = NULL;
                 _cleanup_bus_error_ sd_bus_error error = SD_BUS_ERROR_NULL;
-                struct timespec pause = { 0, WAIT_USEC * 1000 };
-                int r;
 
-                r = sd_bus_get_property_string(bus, ZONES, path, ZONE_IFACE, "State", &error, &state);
-                if (r < 0) {
-                        /* an auto-removed zone disappears when it ends */
-                        if (sd_bus_error_has_name(&error, SD_BUS_ERROR_UNKNOWN_OBJECT))
-                                *ret_state = strdup("removed");
-                        else
-                                return log_error_errno(r, "Lost the zone: %s", bus_error_message(&error, r));
-                        return *ret_state ? 0 : -ENOMEM;
+                if (woken) {
+                        woken = false;
+                        r = sd_bus_get_property_string(bus, ZONES, path, ZONE_IFACE, "State", &error, &state);
+                        if (r < 0) {
+                                /* an auto-removed zone disappears when it ends */
+                                if (sd_bus_error_has_name(&error, SD_BUS_ERROR_UNKNOWN_OBJECT))
+                                        *ret_state = strdup("removed");
+                                else
+                                        return log_error_errno(r, "Lost the zone: %s", bus_error_message(&error, r));
+                                return *ret_state ? 0 : -ENOMEM;
+                        }
+                        if (streq(state, "exited") || streq(state, "failed") ||
+                            (!until_end && (streq(state, "running") || streq(state, "stopping")))) {
+                                *ret_state = TAKE_PTR(state);
+                                return 0;
+                        }
+                        if (get_string(bus, path, "Status", &status) >= 0 && !isempty(status) &&
+                            !streq_ptr(status, last_status)) {
+                                if (arg_output == OUTPUT_TABLE)
+                                        fprintf(stderr, "%s\n", status);
+                                free(last_status);
+                                last_status = TAKE_PTR(status);
+                        }
                 }
-                if (streq(state, "exited") || streq(state, "failed") ||
-                    (!until_end && (streq(state, "running") || streq(state, "stopping")))) {
-                        *ret_state = TAKE_PTR(state);
-                        return 0;
-                }
-                if (get_string(bus, path, "Status", &status) >= 0 && !isempty(status) &&
-                    !streq_ptr(status, last_status)) {
-                        if (arg_output == OUTPUT_TABLE)
-                                fprintf(stderr, "%s\n", status);
-                        free(last_status);
-                        last_status = TAKE_PTR(status);
-                }
-                nanosleep(&pause, NULL);
+                r = sd_bus_process(bus, NULL);
+                if (r < 0)
+                        return log_error_errno(r, "Bus connection lost: %m");
+                if (r > 0)
+                        continue;
+                r = sd_bus_wait(bus, 1000000);
+                if (r < 0)
+                        return log_error_errno(r, "Bus connection lost: %m");
+                if (r == 0)
+                        woken = true; /* the safety-net poll */
         }
 }
 
