@@ -142,6 +142,28 @@ for _ in $(seq 50); do [ "$(zprop live State)" = 's "failed"' ] && break; sleep 
 zprop live Error | grep -q "supervisor" || fail "no reason for the failure"
 rm -rf "$fakedir"
 
+echo "# krata-zone --cleanup releases what a dead supervisor's record lists, and only krata's"
+ours=$KRATA_STATE_DIR/orphan.img; theirs=$(mktemp /tmp/krata-test-notours.XXXXXX)
+truncate -s 1M "$ours" "$theirs"
+if l1=$(losetup -f --show -r "$ours" 2>/dev/null) && l2=$(losetup -f --show -r "$theirs" 2>/dev/null); then
+  printf '[Zone]\nImage=busybox\n' >"$KRATA_STATE_DIR/zones/orph.zone"
+  printf '{"name":"orph","uuid":"0123abcd-0000-4000-8000-00000000abcd","pid":0,"state":"running","domid":-1,"exitStatus":-1,"loopDevices":["%s","%s"]}' \
+    "$l1" "$l2" >"$KRATA_RUNTIME_DIR/supervisors/orph.json"
+  krata-zone --cleanup orph || { losetup -d "$l1" "$l2" 2>/dev/null; fail "--cleanup failed"; }
+  attached() { [ -e "/sys/block/${1#/dev/}/loop/backing_file" ]; }
+  left=; other=
+  attached "$l1" && left=yes; attached "$l2" && other=yes
+  losetup -d "$l1" 2>/dev/null || true; losetup -d "$l2" 2>/dev/null || true
+  [ -z "$left" ] || fail "--cleanup left krata's $l1 attached"
+  [ -n "$other" ] || fail "--cleanup detached $l2, which is not krata's"
+  jq -e '.state == "failed" and .loopDevices == []' "$KRATA_RUNTIME_DIR/supervisors/orph.json" >/dev/null ||
+    fail "record after cleanup: $(cat "$KRATA_RUNTIME_DIR/supervisors/orph.json")"
+  rm -f "$KRATA_STATE_DIR/zones/orph.zone"
+else
+  echo "(no loop devices here: --cleanup check skipped)"
+fi
+rm -f "$ours" "$theirs"
+
 echo "# destroy by name and by uuid prefix; watch sees it"
 watchlog=$(mktemp)
 kratactl -o json zone watch >"$watchlog" &
