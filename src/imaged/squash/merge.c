@@ -1,0 +1,803 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include <archive.h>
+#include <archive_entry.h>
+#include <errno.h>
+#include <search.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "layer-reader.h"
+#include "log.h"
+#include "merge.h"
+#include "squash-path.h"
+#include "string-util.h"
+
+/* A hard link waiting for a path in the layers below `from_layer`. */
+typedef struct PendingRec {
+        uint32_t from_layer;
+        char *link_path; /* the first waiting link, for the error message */
+        WaitList list;
+        struct PendingRec *next;
+} PendingRec;
+
+typedef struct Pending {
+        char *path; /* key */
+        PendingRec *recs;
+} Pending;
+
+/* What the current layer held at a path (its latest entry so far). */
+typedef struct Seen {
+        char *path; /* key */
+        uint64_t ordinal;
+        Node *node;          /* the entry decided this node */
+        SquashInode *inode;  /* an inode made from the entry */
+        char *link;          /* the entry is a hard link to this path */
+        bool is_dir;
+} Seen;
+
+/* An entry of the current layer to read again: a hard link's target that an
+ * upper layer shadows, so its data was skipped on the first pass. */
+typedef struct Want {
+        uint64_t ordinal;
+        WaitList list;
+} Want;
+
+typedef struct Merge {
+        Tree *tree;
+        SqfsOut *out;
+        squash_progress_t progress;
+        void *userdata;
+        uint64_t bytes_done, bytes_total;
+
+        void *pending; /* tsearch() of Pending* by path */
+
+        uint32_t layer; /* 1 = bottom */
+        const SquashLayer *cur;
+        void *seen;     /* tsearch() of Seen* by path */
+        Want **wants;
+        size_t n_wants;
+
+        uint64_t n_entries, data_bytes, xattrs_dropped;
+        char *error;
+        int error_r;
+} Merge;
+
+_printf_(3, 4)
+static int fail(Merge *m, int r, const char *fmt, ...) {
+        _cleanup_free_ char *msg = NULL;
+        va_list ap;
+
+        r = -ERRNO_VALUE(r);
+        if (m->error)
+                return m->error_r;
+        va_start(ap, fmt);
+        if (vasprintf(&msg, fmt, ap) < 0)
+                msg = NULL;
+        va_end(ap);
+        if (m->cur)
+                (void) asprintf_safe(&m->error, "layer %u (%s): %s", m->layer, m->cur->path,
+                                     msg ?: "out of memory");
+        else
+                m->error = TAKE_PTR(msg);
+        m->error_r = r;
+        return r;
+}
+
+static int pending_cmp(const void *a, const void *b) {
+        return strcmp(((const Pending *) a)->path, ((const Pending *) b)->path);
+}
+
+static int seen_cmp(const void *a, const void *b) {
+        return strcmp(((const Seen *) a)->path, ((const Seen *) b)->path);
+}
+
+static void seen_free(void *p) {
+        Seen *s = p;
+        free(s->path);
+        free(s->link);
+        free(s);
+}
+
+static void pending_free(void *p) {
+        Pending *pd = p;
+
+        while (pd->recs) {
+                PendingRec *r = pd->recs;
+                pd->recs = r->next;
+                free(r->list.nodes);
+                free(r->link_path);
+                free(r);
+        }
+        free(pd->path);
+        free(pd);
+}
+
+static char *node_path(const Node *n) {
+        size_t len = 0;
+        char *s;
+
+        for (const Node *p = n; p && p->parent; p = p->parent)
+                len += strlen(p->name) + 1;
+        if (len == 0)
+                return strdup("/");
+        s = malloc(len + 1);
+        if (!s)
+                return NULL;
+        s[len] = 0;
+        for (const Node *p = n; p && p->parent; p = p->parent) {
+                size_t l = strlen(p->name);
+                len -= l;
+                memcpy(s + len, p->name, l);
+                s[--len] = '/';
+        }
+        return s;
+}
+
+static int waitlist_add(WaitList *w, Node *n) {
+        Node **nv = reallocarray(w->nodes, w->n + 1, sizeof *nv);
+        if (!nv)
+                return -ENOMEM;
+        w->nodes = nv;
+        w->nodes[w->n++] = n;
+        n->wait = w;
+        return 0;
+}
+
+static int waitlist_move(WaitList *to, WaitList *from) {
+        for (size_t i = 0; i < from->n; i++) {
+                int r = waitlist_add(to, from->nodes[i]);
+                if (r < 0)
+                        return r;
+        }
+        from->nodes = mfree(from->nodes);
+        from->n = 0;
+        return 0;
+}
+
+static void waitlist_remove(Node *n) {
+        WaitList *w = n->wait;
+
+        if (!w)
+                return;
+        for (size_t i = 0; i < w->n; i++)
+                if (w->nodes[i] == n) {
+                        w->nodes[i] = w->nodes[--w->n];
+                        break;
+                }
+        n->wait = NULL;
+}
+
+static void waitlist_resolve(WaitList *w, SquashInode *inode) {
+        for (size_t i = 0; i < w->n; i++) {
+                w->nodes[i]->inode = inode;
+                w->nodes[i]->wait = NULL;
+        }
+        w->nodes = mfree(w->nodes);
+        w->n = 0;
+}
+
+static int report_progress(uint64_t bytes, void *userdata) {
+        Merge *m = userdata;
+
+        m->bytes_done += bytes;
+        if (m->progress)
+                return m->progress(MIN(m->bytes_done, m->bytes_total), m->bytes_total, m->userdata);
+        return 0;
+}
+
+/* Takes every hard link waiting for `path` that an entry of the current
+ * layer satisfies; returns them as one list in *ret (NULL when none). */
+static int take_pending(Merge *m, const char *path, WaitList **ret) {
+        Pending key = { .path = (char *) path }, **found, *pd;
+        _cleanup_free_ WaitList *w = NULL;
+        int r;
+
+        *ret = NULL;
+        if (!m->pending)
+                return 0;
+        found = tfind(&key, &m->pending, pending_cmp);
+        if (!found)
+                return 0;
+        pd = *found;
+        for (PendingRec **rp = &pd->recs; *rp;) {
+                PendingRec *rec = *rp;
+
+                if (rec->from_layer <= m->layer ||
+                    tree_hidden_between(m->tree, path, m->layer, rec->from_layer)) {
+                        rp = &rec->next;
+                        continue;
+                }
+                if (!w) {
+                        w = calloc(1, sizeof *w);
+                        if (!w)
+                                return -ENOMEM;
+                }
+                r = waitlist_move(w, &rec->list);
+                if (r < 0)
+                        return r;
+                *rp = rec->next;
+                free(rec->link_path);
+                free(rec);
+        }
+        if (!pd->recs) {
+                tdelete(pd, &m->pending, pending_cmp);
+                pending_free(pd);
+        }
+        *ret = TAKE_PTR(w);
+        return 0;
+}
+
+static int add_pending(Merge *m, const char *target, WaitList *w) {
+        Pending key = { .path = (char *) target }, **found, *pd;
+        PendingRec *rec;
+
+        found = m->pending ? tfind(&key, &m->pending, pending_cmp) : NULL;
+        if (found)
+                pd = *found;
+        else {
+                pd = calloc(1, sizeof *pd);
+                if (!pd)
+                        return -ENOMEM;
+                pd->path = strdup(target);
+                if (!pd->path || !tsearch(pd, &m->pending, pending_cmp)) {
+                        pending_free(pd);
+                        return -ENOMEM;
+                }
+        }
+        for (rec = pd->recs; rec; rec = rec->next)
+                if (rec->from_layer == m->layer)
+                        return waitlist_move(&rec->list, w);
+        rec = calloc(1, sizeof *rec);
+        if (!rec)
+                return -ENOMEM;
+        rec->from_layer = m->layer;
+        rec->link_path = w->n > 0 ? node_path(w->nodes[0]) : NULL;
+        rec->next = pd->recs;
+        pd->recs = rec;
+        return waitlist_move(&rec->list, w);
+}
+
+static int add_want(Merge *m, uint64_t ordinal, WaitList *w) {
+        Want **nv, *want;
+
+        for (size_t i = 0; i < m->n_wants; i++)
+                if (m->wants[i]->ordinal == ordinal)
+                        return waitlist_move(&m->wants[i]->list, w);
+        nv = reallocarray(m->wants, m->n_wants + 1, sizeof *nv);
+        if (!nv)
+                return -ENOMEM;
+        m->wants = nv;
+        want = calloc(1, sizeof *want);
+        if (!want)
+                return -ENOMEM;
+        want->ordinal = ordinal;
+        m->wants[m->n_wants++] = want;
+        return waitlist_move(&want->list, w);
+}
+
+static Seen *seen_find(Merge *m, const char *path) {
+        Seen key = { .path = (char *) path }, **found;
+
+        found = m->seen ? tfind(&key, &m->seen, seen_cmp) : NULL;
+        return found ? *found : NULL;
+}
+
+static int seen_record(Merge *m, const char *path, uint64_t ordinal, Seen **ret) {
+        Seen *s = seen_find(m, path);
+
+        if (s) {
+                s->link = mfree(s->link);
+        } else {
+                s = calloc(1, sizeof *s);
+                if (!s)
+                        return -ENOMEM;
+                s->path = strdup(path);
+                if (!s->path || !tsearch(s, &m->seen, seen_cmp)) {
+                        seen_free(s);
+                        return -ENOMEM;
+                }
+        }
+        s->ordinal = ordinal;
+        s->node = NULL;
+        s->inode = NULL;
+        s->is_dir = false;
+        *ret = s;
+        return 0;
+}
+
+/* Points the waiting links of w at what `target` names as seen from the
+ * current layer: an earlier entry of this layer, or something below. */
+static int resolve_link(Merge *m, const char *link, const char *target, WaitList *w) {
+        const char *t = target;
+
+        for (unsigned depth = 0; depth < SQUASH_MAX_LINK_CHAIN; depth++) {
+                Seen *s = seen_find(m, t);
+
+                if (!s)
+                        return add_pending(m, t, w);
+                if (s->is_dir)
+                        return fail(m, EBADMSG, "hard link \"%s\" -> \"%s\": the target is a directory", link, target);
+                if (s->inode) {
+                        waitlist_resolve(w, s->inode);
+                        return 0;
+                }
+                if (s->node && s->node->inode) {
+                        waitlist_resolve(w, s->node->inode);
+                        return 0;
+                }
+                if (s->node && s->node->wait)
+                        return waitlist_move(s->node->wait, w);
+                if (s->link) {
+                        t = s->link;
+                        continue;
+                }
+                return add_want(m, s->ordinal, w);
+        }
+        return fail(m, ELOOP, "hard link \"%s\" -> \"%s\": chain of hard links too long or looping", link, target);
+}
+
+static int entry_metadata(Merge *m, struct archive_entry *e, const char *path, SquashInode *i, mode_t type) {
+        int64_t uid = archive_entry_uid(e), gid = archive_entry_gid(e), mtime = archive_entry_mtime(e);
+        const char *name;
+        const void *value;
+        size_t size;
+        unsigned n_xattrs = 0;
+        bool begun = false;
+        int r;
+
+        if (uid < 0 || uid > UINT32_MAX - 1 || gid < 0 || gid > UINT32_MAX - 1)
+                return fail(m, EBADMSG, "entry \"%s\": invalid owner %lld:%lld", path, (long long) uid, (long long) gid);
+        i->mode = (uint32_t) type | (archive_entry_perm(e) & 07777);
+        i->uid = (uint32_t) uid;
+        i->gid = (uint32_t) gid;
+        /* squashfs keeps unsigned 32-bit seconds */
+        i->mtime = mtime < 0 ? 0 : mtime > UINT32_MAX ? UINT32_MAX : (uint32_t) mtime;
+        i->xattr_idx = 0xFFFFFFFF;
+
+        archive_entry_xattr_reset(e);
+        while (archive_entry_xattr_next(e, &name, &value, &size) == ARCHIVE_OK) {
+                if (!name || strlen(name) > 255)
+                        return fail(m, EBADMSG, "entry \"%s\": invalid xattr name", path);
+                if (!squash_xattr_name_supported(name)) {
+                        log_debug("layer %u: entry \"%s\": dropping xattr %s (squashfs holds only user., trusted. and security.)",
+                                  m->layer, path, name);
+                        m->xattrs_dropped++;
+                        continue;
+                }
+                if (++n_xattrs > SQUASH_MAX_XATTRS)
+                        return fail(m, E2BIG, "entry \"%s\": more than %u xattrs", path, SQUASH_MAX_XATTRS);
+                if (size > SQUASH_MAX_XATTR_VALUE)
+                        return fail(m, E2BIG, "entry \"%s\": xattr %s larger than 64 KiB", path, name);
+                if (!begun) {
+                        r = sqfs_out_xattr_begin(m->out);
+                        if (r < 0)
+                                return fail(m, sqfs_out_errno(m->out, r), "xattrs: %s", sqfs_out_strerror(m->out, r));
+                        begun = true;
+                }
+                r = sqfs_out_xattr_add(m->out, name, value ?: "", size);
+                if (r < 0)
+                        return fail(m, sqfs_out_errno(m->out, r), "entry \"%s\": xattr %s: %s", path, name,
+                                    sqfs_out_strerror(m->out, r));
+        }
+        if (begun) {
+                r = sqfs_out_xattr_end(m->out, &i->xattr_idx);
+                if (r < 0)
+                        return fail(m, sqfs_out_errno(m->out, r), "xattrs: %s", sqfs_out_strerror(m->out, r));
+        }
+        return 0;
+}
+
+static int archive_fail(Merge *m, LayerReader *reader, struct archive *a, const char *what) {
+        const char *msg;
+        int r = layer_reader_error(reader, &msg);
+
+        if (r < 0)
+                return fail(m, r, "%s", msg ?: "decompression failed");
+        return fail(m, EBADMSG, "%s: %s", what, archive_error_string(a) ?: "corrupt tar archive");
+}
+
+static int stream_data(Merge *m, LayerReader *reader, struct archive *a, const char *path, SquashInode *i,
+                       uint64_t size) {
+        static const uint8_t zeros[64 * 1024];
+        uint64_t written = 0;
+        int r;
+
+        r = sqfs_out_file_begin(m->out, &i->sq);
+        if (r < 0)
+                return fail(m, sqfs_out_errno(m->out, r), "entry \"%s\": %s", path, sqfs_out_strerror(m->out, r));
+        for (;;) {
+                const void *buf;
+                size_t len;
+                la_int64_t offset;
+
+                r = archive_read_data_block(a, &buf, &len, &offset);
+                if (r == ARCHIVE_EOF)
+                        break;
+                if (r < ARCHIVE_OK) /* libarchive warns on truncated data */
+                        return archive_fail(m, reader, a, path);
+                if (offset < 0 || (uint64_t) offset < written || (uint64_t) offset + len > size)
+                        return fail(m, EBADMSG, "entry \"%s\": data outside the file's size", path);
+                /* sparse tar members: holes come back as gaps between blocks */
+                while (written < (uint64_t) offset) {
+                        size_t z = (size_t) MIN((uint64_t) sizeof zeros, (uint64_t) offset - written);
+                        r = sqfs_out_file_append(m->out, zeros, z);
+                        if (r < 0)
+                                goto sqfs_fail;
+                        written += z;
+                }
+                r = sqfs_out_file_append(m->out, buf, len);
+                if (r < 0)
+                        goto sqfs_fail;
+                written += len;
+        }
+        while (written < size) {
+                size_t z = (size_t) MIN((uint64_t) sizeof zeros, size - written);
+                r = sqfs_out_file_append(m->out, zeros, z);
+                if (r < 0)
+                        goto sqfs_fail;
+                written += z;
+        }
+        r = sqfs_out_file_end(m->out);
+        if (r < 0)
+                goto sqfs_fail;
+        return 0;
+
+sqfs_fail:
+        return fail(m, sqfs_out_errno(m->out, r), "entry \"%s\": writing squashfs: %s", path,
+                    sqfs_out_strerror(m->out, r));
+}
+
+static int encode_devno(Merge *m, struct archive_entry *e, const char *path, uint32_t *ret) {
+        unsigned long long ma = archive_entry_rdevmajor(e), mi = archive_entry_rdevminor(e);
+
+        /* the kernel's new_encode_dev(), which squashfs stores */
+        if (ma > 0xfff || mi > 0xfffff)
+                return fail(m, EBADMSG, "entry \"%s\": device number %llu:%llu out of range", path, ma, mi);
+        *ret = (uint32_t) ((mi & 0xff) | (ma << 8) | ((mi & ~0xffULL) << 12));
+        return 0;
+}
+
+/* An inode from a non-directory, non-link entry; regular files' data is
+ * streamed into the image now. */
+static int make_inode(Merge *m, LayerReader *reader, struct archive_entry *e, const char *path,
+                      SquashInode **ret) {
+        mode_t type = archive_entry_filetype(e);
+        SquashInode *i;
+        int r;
+
+        i = tree_inode_new(m->tree, 0);
+        if (!i)
+                return fail(m, ENOMEM, "out of memory");
+        r = entry_metadata(m, e, path, i, type);
+        if (r < 0)
+                return r;
+
+        switch (type) {
+        case AE_IFREG: {
+                int64_t size = archive_entry_size(e);
+
+                if (size < 0 || (uint64_t) size > SQUASH_MAX_FILE_SIZE)
+                        return fail(m, EFBIG, "entry \"%s\": size %lld is out of bounds", path, (long long) size);
+                m->data_bytes += (uint64_t) size;
+                if (m->data_bytes > SQUASH_MAX_TOTAL_SIZE)
+                        return fail(m, EFBIG, "image holds more than 1 TiB of file data");
+                r = stream_data(m, reader, layer_reader_archive(reader), path, i, (uint64_t) size);
+                if (r < 0)
+                        return r;
+                break;
+        }
+        case AE_IFLNK: {
+                const char *target = archive_entry_symlink(e);
+
+                if (!target)
+                        target = archive_entry_symlink_utf8(e);
+                if (isempty(target) || strlen(target) > SQUASH_PATH_MAX)
+                        return fail(m, EBADMSG, "entry \"%s\": symlink target empty or longer than 4095 bytes", path);
+                i->symlink = strdup(target);
+                if (!i->symlink)
+                        return fail(m, ENOMEM, "out of memory");
+                break;
+        }
+        case AE_IFCHR:
+        case AE_IFBLK:
+                r = encode_devno(m, e, path, &i->devno);
+                if (r < 0)
+                        return r;
+                break;
+        case AE_IFIFO:
+        case AE_IFSOCK:
+                break;
+        default:
+                return fail(m, EBADMSG, "entry \"%s\": unsupported file type 0%o", path, (unsigned) type);
+        }
+        *ret = i;
+        return 0;
+}
+
+static bool type_supported(mode_t type) {
+        return type == AE_IFREG || type == AE_IFDIR || type == AE_IFLNK || type == AE_IFCHR ||
+               type == AE_IFBLK || type == AE_IFIFO || type == AE_IFSOCK;
+}
+
+static const char *entry_name(struct archive_entry *e) {
+        return archive_entry_pathname(e) ?: archive_entry_pathname_utf8(e);
+}
+
+static int handle_entry(Merge *m, LayerReader *reader, struct archive_entry *e, uint64_t ordinal) {
+        _cleanup_free_ char *path = NULL, *target = NULL, *wh = NULL;
+        _cleanup_free_ WaitList *waiters = NULL;
+        const char *name = entry_name(e), *reason = NULL, *hardlink;
+        SquashWhiteout kind;
+        mode_t type;
+        bool is_dir;
+        Node *node;
+        Seen *seen;
+        int r, place;
+
+        if (++m->n_entries > SQUASH_MAX_ENTRIES)
+                return fail(m, E2BIG, "more than %u entries", SQUASH_MAX_ENTRIES);
+
+        r = squash_path_normalize(name, &path, &reason);
+        if (r == -ENOMEM)
+                return fail(m, r, "out of memory");
+        if (r < 0)
+                return fail(m, r, "entry \"%s\": %s", strempty(name), reason);
+
+        r = squash_path_whiteout(path, &kind, &wh);
+        if (r < 0)
+                return fail(m, r, "out of memory");
+        switch (kind) {
+        case SQUASH_WHITEOUT_FILE:
+                r = tree_whiteout(m->tree, wh, m->layer);
+                break;
+        case SQUASH_WHITEOUT_OPAQUE:
+                r = tree_opaque(m->tree, wh, m->layer);
+                break;
+        case SQUASH_WHITEOUT_IGNORED:
+                return 0;
+        case SQUASH_WHITEOUT_INVALID:
+                return fail(m, EBADMSG, "entry \"%s\": invalid whiteout name", path);
+        case SQUASH_WHITEOUT_NONE:
+                break;
+        }
+        if (kind != SQUASH_WHITEOUT_NONE) {
+                if (r == -ENOTDIR)
+                        return fail(m, r, "whiteout \"%s\": a parent is not a directory in the same layer", path);
+                return r < 0 ? fail(m, r, "whiteout \"%s\": %s", path, strerror(-r)) : 0;
+        }
+
+        hardlink = archive_entry_hardlink(e) ?: archive_entry_hardlink_utf8(e);
+        type = archive_entry_filetype(e);
+        if (!hardlink && !type_supported(type))
+                return fail(m, EBADMSG, "entry \"%s\": unsupported file type 0%o", path, (unsigned) type);
+        is_dir = !hardlink && type == AE_IFDIR;
+        if (hardlink) {
+                r = squash_path_normalize(hardlink, &target, &reason);
+                if (r == -ENOMEM)
+                        return fail(m, r, "out of memory");
+                if (r < 0)
+                        return fail(m, r, "hard link \"%s\" -> \"%s\": %s", path, hardlink, reason);
+                if (isempty(target))
+                        return fail(m, EBADMSG, "hard link \"%s\" -> the root directory", path);
+        }
+
+        place = tree_place(m->tree, path, m->layer, is_dir, &node);
+        if (place == -ENOTDIR)
+                return fail(m, place, "entry \"%s\": a parent is a non-directory of the same layer, or the root is not a directory", path);
+        if (place == -EEXIST)
+                return fail(m, place, "entry \"%s\": listed twice in the layer as a directory and a non-directory", path);
+        if (place < 0)
+                return fail(m, place, "entry \"%s\": %s", path, strerror(-place));
+        if (place == PLACE_NEW && node->wait)
+                waitlist_remove(node); /* a later entry of the same layer replaced a waiting link */
+
+        r = take_pending(m, path, &waiters);
+        if (r < 0)
+                return fail(m, r, "out of memory");
+        if (waiters && is_dir)
+                return fail(m, EBADMSG, "hard link to \"%s\": the target is a directory", path);
+
+        r = seen_record(m, path, ordinal, &seen);
+        if (r < 0)
+                return fail(m, r, "out of memory");
+        seen->is_dir = is_dir;
+        if (place == PLACE_NEW)
+                seen->node = node;
+
+        if (hardlink) {
+                seen->link = strdup(target);
+                if (!seen->link)
+                        return fail(m, ENOMEM, "out of memory");
+                if (place == PLACE_NEW) {
+                        if (!waiters) {
+                                waiters = calloc(1, sizeof *waiters);
+                                if (!waiters)
+                                        return fail(m, ENOMEM, "out of memory");
+                        }
+                        r = waitlist_add(waiters, node);
+                        if (r < 0)
+                                return fail(m, r, "out of memory");
+                }
+                if (waiters && waiters->n > 0) {
+                        r = resolve_link(m, path, target, waiters);
+                        if (r < 0)
+                                return r == -ENOMEM ? fail(m, r, "out of memory") : r;
+                }
+                return 0;
+        }
+
+        if (is_dir) {
+                if (place == PLACE_NEW || place == PLACE_FILL)
+                        return entry_metadata(m, e, path, node->inode, S_IFDIR);
+                return 0;
+        }
+
+        if (place != PLACE_NEW && !waiters)
+                return 0; /* shadowed: libarchive skips the data */
+
+        r = make_inode(m, reader, e, path, &seen->inode);
+        if (r < 0)
+                return r;
+        if (place == PLACE_NEW)
+                node->inode = seen->inode;
+        if (waiters)
+                waitlist_resolve(waiters, seen->inode);
+        return 0;
+}
+
+/* Second pass over the current layer for the entries in m->wants. */
+static int reread_wanted(Merge *m) {
+        _cleanup_(layer_reader_freep) LayerReader *reader = NULL;
+        _cleanup_free_ char *msg = NULL;
+        struct archive_entry *e;
+        struct archive *a;
+        uint64_t ordinal = 0;
+        size_t left = m->n_wants;
+        int r;
+
+        log_debug("layer %u: reading again for %zu hard link targets shadowed by upper layers", m->layer, left);
+        r = layer_reader_open(m->cur->path, m->cur->media_type, m->cur->size, NULL, NULL, &reader, &msg);
+        if (r < 0)
+                return fail(m, r, "%s", msg ?: strerror(-r));
+        a = layer_reader_archive(reader);
+        while (left > 0) {
+                r = archive_read_next_header(a, &e);
+                if (r == ARCHIVE_EOF)
+                        break;
+                if (r < ARCHIVE_WARN)
+                        return archive_fail(m, reader, a, "reading tar header");
+                ordinal++;
+                for (size_t k = 0; k < m->n_wants; k++) {
+                        Want *w = m->wants[k];
+                        _cleanup_free_ char *path = NULL;
+                        SquashInode *inode;
+
+                        if (w->ordinal != ordinal)
+                                continue;
+                        r = squash_path_normalize(entry_name(e), &path, NULL);
+                        if (r < 0)
+                                return fail(m, r, "entry %llu changed between reads", (unsigned long long) ordinal);
+                        r = make_inode(m, reader, e, path, &inode);
+                        if (r < 0)
+                                return r;
+                        waitlist_resolve(&w->list, inode);
+                        left--;
+                        break;
+                }
+        }
+        if (left > 0)
+                return fail(m, EBADMSG, "layer changed between reads");
+        return 0;
+}
+
+static int merge_one(Merge *m) {
+        _cleanup_(layer_reader_freep) LayerReader *reader = NULL;
+        _cleanup_free_ char *msg = NULL;
+        struct archive_entry *e;
+        struct archive *a;
+        uint64_t ordinal = 0;
+        int r;
+
+        r = layer_reader_open(m->cur->path, m->cur->media_type, m->cur->size, report_progress, m, &reader, &msg);
+        if (r < 0)
+                return fail(m, r, "%s", msg ?: strerror(-r));
+        a = layer_reader_archive(reader);
+        for (;;) {
+                r = archive_read_next_header(a, &e);
+                if (r == ARCHIVE_EOF)
+                        break;
+                if (r < ARCHIVE_WARN)
+                        return archive_fail(m, reader, a, "reading tar header");
+                ordinal++;
+                r = handle_entry(m, reader, e, ordinal);
+                if (r < 0)
+                        return r;
+        }
+        r = layer_reader_finish(reader);
+        if (r < 0)
+                return archive_fail(m, reader, a, "end of layer");
+
+        if (m->n_wants > 0) {
+                r = reread_wanted(m);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+static void reset_layer_state(Merge *m) {
+        if (m->seen) {
+                tdestroy(m->seen, seen_free);
+                m->seen = NULL;
+        }
+        for (size_t k = 0; k < m->n_wants; k++) {
+                free(m->wants[k]->list.nodes);
+                free(m->wants[k]);
+        }
+        m->wants = mfree(m->wants);
+        m->n_wants = 0;
+}
+
+static void first_pending(const void *nodep, VISIT which, void *userdata) {
+        const Pending **ret = userdata;
+        if (!*ret && (which == leaf || which == postorder))
+                *ret = *(const Pending *const *) nodep;
+}
+
+int merge_layers(const SquashLayer *layers, size_t n, Tree *tree, SqfsOut *out,
+                 squash_progress_t progress, void *userdata, char **ret_error) {
+        Merge m = {
+                .tree = tree,
+                .out = out,
+                .progress = progress,
+                .userdata = userdata,
+        };
+        int r = 0;
+
+        if (n > SQUASH_MAX_LAYERS) {
+                r = fail(&m, E2BIG, "more than %u layers", SQUASH_MAX_LAYERS);
+                goto finish;
+        }
+        for (size_t k = 0; k < n; k++) {
+                struct stat st;
+
+                if (layers[k].size > 0)
+                        m.bytes_total += layers[k].size;
+                else if (stat(layers[k].path, &st) >= 0)
+                        m.bytes_total += (uint64_t) st.st_size;
+        }
+
+        /* Top layer first: the first layer to name a path decides it. */
+        for (size_t k = n; k > 0; k--) {
+                m.layer = (uint32_t) k;
+                m.cur = &layers[k - 1];
+                r = merge_one(&m);
+                reset_layer_state(&m);
+                if (r < 0)
+                        goto finish;
+        }
+        m.cur = NULL;
+
+        if (m.pending) {
+                const Pending *pd = NULL;
+
+                twalk_r(m.pending, first_pending, &pd);
+                r = fail(&m, EBADMSG, "layer %u: hard link \"%s\" -> \"%s\": the target exists neither earlier in its layer nor below",
+                         pd->recs->from_layer, pd->recs->link_path ? pd->recs->link_path + 1 : "?", pd->path);
+                goto finish;
+        }
+        if (m.xattrs_dropped > 0)
+                log_warning("Dropped %llu xattrs outside user., trusted. and security. (squashfs cannot hold them).",
+                            (unsigned long long) m.xattrs_dropped);
+finish:
+        reset_layer_state(&m);
+        if (m.pending)
+                tdestroy(m.pending, pending_free);
+        if (r < 0 && ret_error)
+                *ret_error = TAKE_PTR(m.error);
+        free(m.error);
+        return r;
+}
