@@ -193,8 +193,11 @@ static int walk_parent(Tree *t, const char *path, uint32_t layer, bool mkdir,
                 } else {
                         if (hides_subtree(c, layer, UINT32_MAX))
                                 return 0;
+                        /* A non-directory of this same layer: for a whiteout
+                         * beneath it (umoci writes those) there is nothing
+                         * left to delete; an entry beneath it is an error. */
                         if (c->kind == NODE_OTHER)
-                                return -ENOTDIR; /* a non-directory of this same layer */
+                                return mkdir ? -ENOTDIR : 0;
                         if (c->kind == NODE_NONE && mkdir) {
                                 r = make_implicit_dir(t, c, layer);
                                 if (r < 0)
