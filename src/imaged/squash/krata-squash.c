@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "layer-reader.h"
 #include "log.h"
@@ -42,25 +43,16 @@ static const char *short_media_type(const char *s) {
         return NULL;
 }
 
-/* "PATH:MEDIATYPE" splits at the last ':' only when what follows names a
- * media type, so paths with colons still work. */
-static int parse_layer(char *arg, SquashLayer *ret) {
+/* "PATH:MEDIATYPE" splits at the last ':' unless the whole argument names an
+ * existing file; the library judges the media type. */
+static void parse_layer(char *arg, SquashLayer *ret) {
         char *colon = strrchr(arg, ':');
-        SquashCompression c;
 
         *ret = (SquashLayer) { .path = arg };
-        if (!colon)
-                return 0;
-        if (short_media_type(colon + 1))
-                ret->media_type = short_media_type(colon + 1);
-        else if (squash_media_type_parse(colon + 1, &c) >= 0)
-                ret->media_type = colon + 1;
-        else if (strchr(colon + 1, '/') && !strchr(colon + 1, '.'))
-                return log_error_errno(SYNTHETIC_ERRNO(EINVAL), "Unknown media type '%s'.", colon + 1);
-        else
-                return 0;
+        if (!colon || access(arg, F_OK) >= 0)
+                return;
         *colon = 0;
-        return 0;
+        ret->media_type = short_media_type(colon + 1) ?: colon + 1;
 }
 
 static int parse_argv(int argc, char *argv[]) {
@@ -131,8 +123,7 @@ int main(int argc, char *argv[]) {
         if (!layers)
                 return log_oom(), 1;
         for (size_t i = 0; i < n; i++)
-                if (parse_layer(argv[optind + 1 + i], &layers[i]) < 0)
-                        return 2;
+                parse_layer(argv[optind + 1 + i], &layers[i]);
 
         clock_gettime(CLOCK_MONOTONIC, &t0);
         r = squash_layers(layers, n, output,

@@ -151,6 +151,13 @@ static ssize_t step_none(LayerReader *r) {
         return n;
 }
 
+/* After a gzip member, only another member may follow. (A member header
+ * split across reads is judged by its first byte alone.) */
+static bool gzip_magic_follows(LayerReader *r, size_t n) {
+        const uint8_t *p = r->in + r->in_pos;
+        return p[0] == 0x1f && (n < 2 || p[1] == 0x8b);
+}
+
 static ssize_t step_zlib(LayerReader *r) {
         for (;;) {
                 ssize_t n = fill_input(r);
@@ -163,6 +170,8 @@ static ssize_t step_zlib(LayerReader *r) {
                         return 0;
                 if (n > 0 && r->stream_end) {
                         /* Another gzip member follows (RFC 1952 allows concatenation). */
+                        if (!gzip_magic_follows(r, (size_t) n))
+                                return reader_fail(r, EBADMSG, "%s: trailing garbage after the gzip stream", r->path);
                         if (inflateReset(&r->z) != Z_OK)
                                 return reader_fail(r, EIO, "%s: inflateReset failed", r->path);
                         r->stream_end = false;
@@ -197,6 +206,8 @@ static ssize_t step_isal(LayerReader *r) {
                 if (n == 0 && r->stream_end)
                         return 0;
                 if (n > 0 && r->stream_end) {
+                        if (!gzip_magic_follows(r, (size_t) n))
+                                return reader_fail(r, EBADMSG, "%s: trailing garbage after the gzip stream", r->path);
                         isal_inflate_reset(r->isal);
                         r->isal->crc_flag = ISAL_GZIP;
                         r->stream_end = false;

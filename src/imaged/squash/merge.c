@@ -86,6 +86,10 @@ static int fail(Merge *m, int r, const char *fmt, ...) {
         return r;
 }
 
+/* Names in messages: hostile names may be 4 KiB long. */
+#define NAME_FMT "%.*s%s"
+#define NAME_ARG(s) (int) MIN(strlen(strempty(s)), (size_t) 120), strempty(s), strlen(strempty(s)) > 120 ? "..." : ""
+
 static int pending_cmp(const void *a, const void *b) {
         return strcmp(((const Pending *) a)->path, ((const Pending *) b)->path);
 }
@@ -319,7 +323,7 @@ static int resolve_link(Merge *m, const char *link, const char *target, WaitList
                 if (!s)
                         return add_pending(m, t, w);
                 if (s->is_dir)
-                        return fail(m, EBADMSG, "hard link \"%s\" -> \"%s\": the target is a directory", link, target);
+                        return fail(m, EBADMSG, "hard link \"" NAME_FMT "\" -> \"" NAME_FMT "\": the target is a directory", NAME_ARG(link), NAME_ARG(target));
                 if (s->inode) {
                         waitlist_resolve(w, s->inode);
                         return 0;
@@ -336,7 +340,7 @@ static int resolve_link(Merge *m, const char *link, const char *target, WaitList
                 }
                 return add_want(m, s->ordinal, w);
         }
-        return fail(m, ELOOP, "hard link \"%s\" -> \"%s\": chain of hard links too long or looping", link, target);
+        return fail(m, ELOOP, "hard link \"" NAME_FMT "\" -> \"" NAME_FMT "\": chain of hard links too long or looping", NAME_ARG(link), NAME_ARG(target));
 }
 
 static int entry_metadata(Merge *m, struct archive_entry *e, const char *path, SquashInode *i, mode_t type) {
@@ -349,7 +353,7 @@ static int entry_metadata(Merge *m, struct archive_entry *e, const char *path, S
         int r;
 
         if (uid < 0 || uid > UINT32_MAX - 1 || gid < 0 || gid > UINT32_MAX - 1)
-                return fail(m, EBADMSG, "entry \"%s\": invalid owner %lld:%lld", path, (long long) uid, (long long) gid);
+                return fail(m, EBADMSG, "entry \"" NAME_FMT "\": invalid owner %lld:%lld", NAME_ARG(path), (long long) uid, (long long) gid);
         i->mode = (uint32_t) type | (archive_entry_perm(e) & 07777);
         i->uid = (uint32_t) uid;
         i->gid = (uint32_t) gid;
@@ -360,7 +364,7 @@ static int entry_metadata(Merge *m, struct archive_entry *e, const char *path, S
         archive_entry_xattr_reset(e);
         while (archive_entry_xattr_next(e, &name, &value, &size) == ARCHIVE_OK) {
                 if (!name || strlen(name) > 255)
-                        return fail(m, EBADMSG, "entry \"%s\": invalid xattr name", path);
+                        return fail(m, EBADMSG, "entry \"" NAME_FMT "\": invalid xattr name", NAME_ARG(path));
                 if (!squash_xattr_name_supported(name)) {
                         log_debug("layer %u: entry \"%s\": dropping xattr %s (squashfs holds only user., trusted. and security.)",
                                   m->layer, path, name);
@@ -368,9 +372,9 @@ static int entry_metadata(Merge *m, struct archive_entry *e, const char *path, S
                         continue;
                 }
                 if (++n_xattrs > SQUASH_MAX_XATTRS)
-                        return fail(m, E2BIG, "entry \"%s\": more than %u xattrs", path, SQUASH_MAX_XATTRS);
+                        return fail(m, E2BIG, "entry \"" NAME_FMT "\": more than %u xattrs", NAME_ARG(path), SQUASH_MAX_XATTRS);
                 if (size > SQUASH_MAX_XATTR_VALUE)
-                        return fail(m, E2BIG, "entry \"%s\": xattr %s larger than 64 KiB", path, name);
+                        return fail(m, E2BIG, "entry \"" NAME_FMT "\": xattr %s larger than 64 KiB", NAME_ARG(path), name);
                 if (!begun) {
                         r = sqfs_out_xattr_begin(m->out);
                         if (r < 0)
@@ -379,7 +383,7 @@ static int entry_metadata(Merge *m, struct archive_entry *e, const char *path, S
                 }
                 r = sqfs_out_xattr_add(m->out, name, value ?: "", size);
                 if (r < 0)
-                        return fail(m, sqfs_out_errno(m->out, r), "entry \"%s\": xattr %s: %s", path, name,
+                        return fail(m, sqfs_out_errno(m->out, r), "entry \"" NAME_FMT "\": xattr %s: %s", NAME_ARG(path), name,
                                     sqfs_out_strerror(m->out, r));
         }
         if (begun) {
@@ -407,7 +411,7 @@ static int stream_data(Merge *m, LayerReader *reader, struct archive *a, const c
 
         r = sqfs_out_file_begin(m->out, &i->sq);
         if (r < 0)
-                return fail(m, sqfs_out_errno(m->out, r), "entry \"%s\": %s", path, sqfs_out_strerror(m->out, r));
+                return fail(m, sqfs_out_errno(m->out, r), "entry \"" NAME_FMT "\": %s", NAME_ARG(path), sqfs_out_strerror(m->out, r));
         for (;;) {
                 const void *buf;
                 size_t len;
@@ -419,7 +423,7 @@ static int stream_data(Merge *m, LayerReader *reader, struct archive *a, const c
                 if (r < ARCHIVE_OK) /* libarchive warns on truncated data */
                         return archive_fail(m, reader, a, path);
                 if (offset < 0 || (uint64_t) offset < written || (uint64_t) offset + len > size)
-                        return fail(m, EBADMSG, "entry \"%s\": data outside the file's size", path);
+                        return fail(m, EBADMSG, "entry \"" NAME_FMT "\": data outside the file's size", NAME_ARG(path));
                 /* sparse tar members: holes come back as gaps between blocks */
                 while (written < (uint64_t) offset) {
                         size_t z = (size_t) MIN((uint64_t) sizeof zeros, (uint64_t) offset - written);
@@ -446,7 +450,7 @@ static int stream_data(Merge *m, LayerReader *reader, struct archive *a, const c
         return 0;
 
 sqfs_fail:
-        return fail(m, sqfs_out_errno(m->out, r), "entry \"%s\": writing squashfs: %s", path,
+        return fail(m, sqfs_out_errno(m->out, r), "entry \"" NAME_FMT "\": writing squashfs: %s", NAME_ARG(path),
                     sqfs_out_strerror(m->out, r));
 }
 
@@ -455,7 +459,7 @@ static int encode_devno(Merge *m, struct archive_entry *e, const char *path, uin
 
         /* the kernel's new_encode_dev(), which squashfs stores */
         if (ma > 0xfff || mi > 0xfffff)
-                return fail(m, EBADMSG, "entry \"%s\": device number %llu:%llu out of range", path, ma, mi);
+                return fail(m, EBADMSG, "entry \"" NAME_FMT "\": device number %llu:%llu out of range", NAME_ARG(path), ma, mi);
         *ret = (uint32_t) ((mi & 0xff) | (ma << 8) | ((mi & ~0xffULL) << 12));
         return 0;
 }
@@ -480,7 +484,7 @@ static int make_inode(Merge *m, LayerReader *reader, struct archive_entry *e, co
                 int64_t size = archive_entry_size(e);
 
                 if (size < 0 || (uint64_t) size > SQUASH_MAX_FILE_SIZE)
-                        return fail(m, EFBIG, "entry \"%s\": size %lld is out of bounds", path, (long long) size);
+                        return fail(m, EFBIG, "entry \"" NAME_FMT "\": size %lld is out of bounds", NAME_ARG(path), (long long) size);
                 m->data_bytes += (uint64_t) size;
                 if (m->data_bytes > SQUASH_MAX_TOTAL_SIZE)
                         return fail(m, EFBIG, "image holds more than 1 TiB of file data");
@@ -495,7 +499,7 @@ static int make_inode(Merge *m, LayerReader *reader, struct archive_entry *e, co
                 if (!target)
                         target = archive_entry_symlink_utf8(e);
                 if (isempty(target) || strlen(target) > SQUASH_PATH_MAX)
-                        return fail(m, EBADMSG, "entry \"%s\": symlink target empty or longer than 4095 bytes", path);
+                        return fail(m, EBADMSG, "entry \"" NAME_FMT "\": symlink target empty or longer than 4095 bytes", NAME_ARG(path));
                 i->symlink = strdup(target);
                 if (!i->symlink)
                         return fail(m, ENOMEM, "out of memory");
@@ -511,7 +515,7 @@ static int make_inode(Merge *m, LayerReader *reader, struct archive_entry *e, co
         case AE_IFSOCK:
                 break;
         default:
-                return fail(m, EBADMSG, "entry \"%s\": unsupported file type 0%o", path, (unsigned) type);
+                return fail(m, EBADMSG, "entry \"" NAME_FMT "\": unsupported file type 0%o", NAME_ARG(path), (unsigned) type);
         }
         *ret = i;
         return 0;
@@ -544,7 +548,7 @@ static int handle_entry(Merge *m, LayerReader *reader, struct archive_entry *e, 
         if (r == -ENOMEM)
                 return fail(m, r, "out of memory");
         if (r < 0)
-                return fail(m, r, "entry \"%s\": %s", strempty(name), reason);
+                return fail(m, r, "entry \"" NAME_FMT "\": %s", NAME_ARG(name), reason);
 
         r = squash_path_whiteout(path, &kind, &wh);
         if (r < 0)
@@ -559,38 +563,39 @@ static int handle_entry(Merge *m, LayerReader *reader, struct archive_entry *e, 
         case SQUASH_WHITEOUT_IGNORED:
                 return 0;
         case SQUASH_WHITEOUT_INVALID:
-                return fail(m, EBADMSG, "entry \"%s\": invalid whiteout name", path);
+                return fail(m, EBADMSG, "entry \"" NAME_FMT "\": invalid whiteout name", NAME_ARG(path));
         case SQUASH_WHITEOUT_NONE:
                 break;
         }
         if (kind != SQUASH_WHITEOUT_NONE) {
                 if (r == -ENOTDIR)
-                        return fail(m, r, "whiteout \"%s\": a parent is not a directory in the same layer", path);
-                return r < 0 ? fail(m, r, "whiteout \"%s\": %s", path, strerror(-r)) : 0;
+                        return fail(m, r, "whiteout \"" NAME_FMT "\": a parent is not a directory in the same layer", NAME_ARG(path));
+                return r < 0 ? fail(m, r, "whiteout \"" NAME_FMT "\": %s", NAME_ARG(path), strerror(-r)) : 0;
         }
 
         hardlink = archive_entry_hardlink(e) ?: archive_entry_hardlink_utf8(e);
         type = archive_entry_filetype(e);
         if (!hardlink && !type_supported(type))
-                return fail(m, EBADMSG, "entry \"%s\": unsupported file type 0%o", path, (unsigned) type);
+                return fail(m, EBADMSG, "entry \"" NAME_FMT "\": unsupported file type 0%o", NAME_ARG(path), (unsigned) type);
         is_dir = !hardlink && type == AE_IFDIR;
         if (hardlink) {
                 r = squash_path_normalize(hardlink, &target, &reason);
                 if (r == -ENOMEM)
                         return fail(m, r, "out of memory");
                 if (r < 0)
-                        return fail(m, r, "hard link \"%s\" -> \"%s\": %s", path, hardlink, reason);
+                        return fail(m, r, "hard link \"" NAME_FMT "\" -> \"" NAME_FMT "\": %s", NAME_ARG(path),
+                                    NAME_ARG(hardlink), reason);
                 if (isempty(target))
                         return fail(m, EBADMSG, "hard link \"%s\" -> the root directory", path);
         }
 
         place = tree_place(m->tree, path, m->layer, is_dir, &node);
         if (place == -ENOTDIR)
-                return fail(m, place, "entry \"%s\": a parent is a non-directory of the same layer, or the root is not a directory", path);
+                return fail(m, place, "entry \"" NAME_FMT "\": a parent is a non-directory of the same layer, or the root is not a directory", NAME_ARG(path));
         if (place == -EEXIST)
-                return fail(m, place, "entry \"%s\": listed twice in the layer as a directory and a non-directory", path);
+                return fail(m, place, "entry \"" NAME_FMT "\": listed twice in the layer as a directory and a non-directory", NAME_ARG(path));
         if (place < 0)
-                return fail(m, place, "entry \"%s\": %s", path, strerror(-place));
+                return fail(m, place, "entry \"" NAME_FMT "\": %s", NAME_ARG(path), strerror(-place));
         if (place == PLACE_NEW && node->wait)
                 waitlist_remove(node); /* a later entry of the same layer replaced a waiting link */
 
@@ -598,7 +603,7 @@ static int handle_entry(Merge *m, LayerReader *reader, struct archive_entry *e, 
         if (r < 0)
                 return fail(m, r, "out of memory");
         if (waiters && is_dir)
-                return fail(m, EBADMSG, "hard link to \"%s\": the target is a directory", path);
+                return fail(m, EBADMSG, "hard link to \"" NAME_FMT "\": the target is a directory", NAME_ARG(path));
 
         r = seen_record(m, path, ordinal, &seen);
         if (r < 0)
@@ -785,8 +790,9 @@ int merge_layers(const SquashLayer *layers, size_t n, Tree *tree, SqfsOut *out,
                 const Pending *pd = NULL;
 
                 twalk_r(m.pending, first_pending, &pd);
-                r = fail(&m, EBADMSG, "layer %u: hard link \"%s\" -> \"%s\": the target exists neither earlier in its layer nor below",
-                         pd->recs->from_layer, pd->recs->link_path ? pd->recs->link_path + 1 : "?", pd->path);
+                r = fail(&m, EBADMSG, "layer %u: hard link \"" NAME_FMT "\" -> \"" NAME_FMT "\": the target exists neither earlier in its layer nor below",
+                         pd->recs->from_layer, NAME_ARG(pd->recs->link_path ? pd->recs->link_path + 1 : "?"),
+                         NAME_ARG(pd->path));
                 goto finish;
         }
         if (m.xattrs_dropped > 0)
