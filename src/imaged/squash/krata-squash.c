@@ -18,13 +18,16 @@
 static int arg_level = SQUASH_DEFAULT_LEVEL;
 static unsigned arg_workers = 0;
 static bool arg_quiet = false;
+static bool arg_inflate_only = false;
 
 static void help(void) {
-        printf("krata-squash [OPTIONS] OUTPUT LAYER[:MEDIATYPE]...\n\n"
+        printf("krata-squash [OPTIONS] OUTPUT LAYER[:MEDIATYPE]...\n"
+               "krata-squash --inflate-only [--inflate=ENGINE] LAYER[:MEDIATYPE]...\n\n"
                "Merge OCI image layers (bottom first, as in the manifest) into one squashfs.\n\n"
                "  -l --level=N         zstd level 1..22 (default %d)\n"
                "  -w --workers=N       compression threads (default: one per CPU)\n"
                "     --inflate=ENGINE  gzip inflate: isal (default) or zlib\n"
+               "     --inflate-only    only decompress the layers (measures the inflater)\n"
                "     --log-level=LEVEL\n"
                "  -q --quiet           no summary line\n"
                "  -h --help\n\n"
@@ -56,11 +59,12 @@ static void parse_layer(char *arg, SquashLayer *ret) {
 }
 
 static int parse_argv(int argc, char *argv[]) {
-        enum { ARG_INFLATE = 0x100, ARG_LOG_LEVEL };
+        enum { ARG_INFLATE = 0x100, ARG_INFLATE_ONLY, ARG_LOG_LEVEL };
         static const struct option options[] = {
                 { "level", required_argument, NULL, 'l' },
                 { "workers", required_argument, NULL, 'w' },
                 { "inflate", required_argument, NULL, ARG_INFLATE },
+                { "inflate-only", no_argument, NULL, ARG_INFLATE_ONLY },
                 { "log-level", required_argument, NULL, ARG_LOG_LEVEL },
                 { "quiet", no_argument, NULL, 'q' },
                 { "help", no_argument, NULL, 'h' },
@@ -84,6 +88,9 @@ static int parse_argv(int argc, char *argv[]) {
                                 return log_error_errno(SYNTHETIC_ERRNO(EINVAL), "Unknown inflate engine '%s'.", optarg);
                         squash_set_inflate(engine);
                         break;
+                case ARG_INFLATE_ONLY:
+                        arg_inflate_only = true;
+                        break;
                 case ARG_LOG_LEVEL:
                         r = log_parse_level_arg(optarg);
                         if (r < 0)
@@ -103,6 +110,27 @@ static int parse_argv(int argc, char *argv[]) {
         return 1;
 }
 
+static int inflate_only(const SquashLayer *layers, size_t n, const struct timespec *t0) {
+        uint64_t total = 0;
+        struct timespec t1;
+
+        for (size_t i = 0; i < n; i++) {
+                _cleanup_free_ char *error = NULL;
+                uint64_t bytes = 0;
+                int r = layer_reader_drain(layers[i].path, layers[i].media_type, &bytes, &error);
+                if (r < 0) {
+                        log_error("%s", error ?: strerror(-r));
+                        return 1;
+                }
+                total += bytes;
+        }
+        clock_gettime(CLOCK_MONOTONIC, &t1);
+        if (!arg_quiet)
+                printf("inflated %llu bytes in %.2f s\n", (unsigned long long) total,
+                       (double) (t1.tv_sec - t0->tv_sec) + (double) (t1.tv_nsec - t0->tv_nsec) / 1e9);
+        return 0;
+}
+
 int main(int argc, char *argv[]) {
         _cleanup_free_ SquashLayer *layers = NULL;
         _cleanup_free_ char *error = NULL;
@@ -117,15 +145,18 @@ int main(int argc, char *argv[]) {
         if (r <= 0)
                 return r < 0 ? 2 : 0;
 
-        output = argv[optind];
-        n = (size_t) (argc - optind - 1);
+        /* with --inflate-only there is no OUTPUT */
+        output = arg_inflate_only ? NULL : argv[optind++];
+        n = (size_t) (argc - optind);
         layers = calloc(MAX(n, (size_t) 1), sizeof *layers);
         if (!layers)
                 return log_oom(), 1;
         for (size_t i = 0; i < n; i++)
-                parse_layer(argv[optind + 1 + i], &layers[i]);
+                parse_layer(argv[optind + i], &layers[i]);
 
         clock_gettime(CLOCK_MONOTONIC, &t0);
+        if (arg_inflate_only)
+                return inflate_only(layers, n, &t0);
         r = squash_layers(layers, n, output,
                           &(SquashOptions) { .compression_level = arg_level, .workers = arg_workers }, &error);
         if (r < 0) {

@@ -310,7 +310,8 @@ static int sniff(LayerReader *r, SquashCompression *ret) {
         return 0;
 }
 
-int layer_reader_open(const char *path, const char *media_type, uint64_t expected_size,
+/* Everything but the tar parser: file, size check, compression, inflater. */
+static int reader_new(const char *path, const char *media_type, uint64_t expected_size,
                       layer_reader_progress_t progress, void *userdata,
                       LayerReader **ret, char **ret_error) {
         _cleanup_(layer_reader_freep) LayerReader *r = NULL;
@@ -402,6 +403,23 @@ int layer_reader_open(const char *path, const char *media_type, uint64_t expecte
                 break;
         }
 
+        *ret = TAKE_PTR(r);
+        return 0;
+fail:
+        if (ret_error)
+                *ret_error = TAKE_PTR(r->message);
+        return rr;
+}
+
+int layer_reader_open(const char *path, const char *media_type, uint64_t expected_size,
+                      layer_reader_progress_t progress, void *userdata,
+                      LayerReader **ret, char **ret_error) {
+        _cleanup_(layer_reader_freep) LayerReader *r = NULL;
+        int rr;
+
+        rr = reader_new(path, media_type, expected_size, progress, userdata, &r, ret_error);
+        if (rr < 0)
+                return rr;
         r->archive = archive_read_new();
         if (!r->archive)
                 return -ENOMEM;
@@ -413,17 +431,32 @@ int layer_reader_open(const char *path, const char *media_type, uint64_t expecte
                 if (r->error == 0)
                         reader_fail(r, EBADMSG, "layer %s: not a tar archive: %s", path,
                                     archive_error_string(r->archive) ?: "unknown error");
-                rr = r->error;
-                goto fail;
+                if (ret_error)
+                        *ret_error = TAKE_PTR(r->message);
+                return r->error;
         }
-
         *ret = TAKE_PTR(r);
         return 0;
-fail:
-        if (ret_error) {
-                *ret_error = TAKE_PTR(r->message);
+}
+
+int layer_reader_drain(const char *path, const char *media_type, uint64_t *ret_bytes, char **ret_error) {
+        _cleanup_(layer_reader_freep) LayerReader *r = NULL;
+        uint64_t total = 0;
+        ssize_t n;
+        int rr;
+
+        rr = reader_new(path, media_type, 0, NULL, NULL, &r, ret_error);
+        if (rr < 0)
+                return rr;
+        while ((n = reader_step(r)) > 0)
+                total += (uint64_t) n;
+        if (n < 0) {
+                if (ret_error)
+                        *ret_error = TAKE_PTR(r->message);
+                return (int) n;
         }
-        return rr;
+        *ret_bytes = total;
+        return 0;
 }
 
 struct archive *layer_reader_archive(LayerReader *r) {
