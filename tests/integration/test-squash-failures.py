@@ -100,6 +100,9 @@ def main():
             elif expect not in r.stderr:
                 print(f"FAIL: {label}: expected error containing {expect!r}, got:\n  {r.stderr.strip()}")
                 failed += 1
+            elif "Sanitizer" in r.stderr:
+                print(f"FAIL: {label}: sanitizer report:\n{r.stderr}")
+                failed += 1
             elif left:
                 print(f"FAIL: {label}: left {left} behind")
                 failed += 1

@@ -140,6 +140,14 @@ static char *node_path(const Node *n) {
         return s;
 }
 
+static void waitlist_free(WaitList *w) {
+        if (w) {
+                free(w->nodes);
+                free(w);
+        }
+}
+DEFINE_TRIVIAL_CLEANUP_FUNC(WaitList *, waitlist_free);
+
 static int waitlist_add(WaitList *w, Node *n) {
         Node **nv = reallocarray(w->nodes, w->n + 1, sizeof *nv);
         if (!nv)
@@ -196,7 +204,7 @@ static int report_progress(uint64_t bytes, void *userdata) {
  * layer satisfies; returns them as one list in *ret (NULL when none). */
 static int take_pending(Merge *m, const char *path, WaitList **ret) {
         Pending key = { .path = (char *) path }, **found, *pd;
-        _cleanup_free_ WaitList *w = NULL;
+        _cleanup_(waitlist_freep) WaitList *w = NULL;
         int r;
 
         *ret = NULL;
@@ -532,7 +540,7 @@ static const char *entry_name(struct archive_entry *e) {
 
 static int handle_entry(Merge *m, LayerReader *reader, struct archive_entry *e, uint64_t ordinal) {
         _cleanup_free_ char *path = NULL, *target = NULL, *wh = NULL;
-        _cleanup_free_ WaitList *waiters = NULL;
+        _cleanup_(waitlist_freep) WaitList *waiters = NULL;
         const char *name = entry_name(e), *reason = NULL, *hardlink;
         SquashWhiteout kind;
         mode_t type;

@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <search.h>
 #include <stdbool.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -47,6 +48,7 @@ struct SqfsOut {
         sqfs_meta_writer_t *im, *dm;
         sqfs_dir_writer_t *dirwr;
         uint32_t inode_count;
+        bool in_file, finished;
 };
 
 static int fd_read_at(sqfs_file_t *base, sqfs_u64 offset, void *buffer, size_t size) {
@@ -241,6 +243,14 @@ int sqfs_out_new(int fd, int level, unsigned workers, SqfsOut **ret) {
 SqfsOut *sqfs_out_free(SqfsOut *o) {
         if (!o)
                 return NULL;
+        /* libsquashfs 1.2 leaks the fragment block it is filling when the
+         * processor is destroyed unfinished (an aborted conversion): finish
+         * it into the doomed temp file first. */
+        if (o->proc && !o->finished) {
+                if (o->in_file)
+                        (void) sqfs_block_processor_end_file(o->proc);
+                (void) sqfs_block_processor_finish(o->proc);
+        }
         /* The processor first: it joins its worker threads. */
         sqfs_destroy(o->proc);
         sqfs_destroy(o->dirwr);
@@ -259,7 +269,9 @@ SqfsOut *sqfs_out_free(SqfsOut *o) {
 }
 
 int sqfs_out_file_begin(SqfsOut *o, sqfs_inode_generic_t **inode) {
-        return sqfs_block_processor_begin_file(o->proc, inode, NULL, 0);
+        int r = sqfs_block_processor_begin_file(o->proc, inode, NULL, 0);
+        o->in_file = r == 0;
+        return r;
 }
 
 int sqfs_out_file_append(SqfsOut *o, const void *data, size_t size) {
@@ -267,6 +279,7 @@ int sqfs_out_file_append(SqfsOut *o, const void *data, size_t size) {
 }
 
 int sqfs_out_file_end(SqfsOut *o) {
+        o->in_file = false;
         return sqfs_block_processor_end_file(o->proc);
 }
 
@@ -480,6 +493,7 @@ int sqfs_out_finish(SqfsOut *o, Tree *t) {
         sqfs_file_t *f = &o->file->base;
         int r;
 
+        o->finished = true;
         r = sqfs_block_processor_finish(o->proc);
         if (r < 0)
                 return r;
