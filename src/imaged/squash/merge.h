@@ -7,7 +7,7 @@
 
 /* Bounds on hostile layers. */
 #define SQUASH_MAX_LAYERS 1024
-#define SQUASH_MAX_ENTRIES (8U * 1024U * 1024U)
+#define SQUASH_MAX_ENTRIES (2U * 1024U * 1024U)  /* ~500 bytes of memory each */
 #define SQUASH_MAX_FILE_SIZE (256ULL << 30)       /* one file */
 #define SQUASH_MAX_TOTAL_SIZE (1ULL << 40)        /* all file data, uncompressed */
 #define SQUASH_MAX_XATTRS 128                     /* per entry */
