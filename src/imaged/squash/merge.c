@@ -594,7 +594,7 @@ static int handle_entry(Merge *m, LayerReader *reader, struct archive_entry *e, 
                         return fail(m, r, "hard link \"" NAME_FMT "\" -> \"" NAME_FMT "\": %s", NAME_ARG(path),
                                     NAME_ARG(hardlink), reason);
                 if (isempty(target))
-                        return fail(m, EBADMSG, "hard link \"%s\" -> the root directory", path);
+                        return fail(m, EBADMSG, "hard link \"" NAME_FMT "\" -> the root directory", NAME_ARG(path));
         }
 
         place = tree_place(m->tree, path, m->layer, is_dir, &node);
