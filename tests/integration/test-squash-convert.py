@@ -185,6 +185,10 @@ def layer3(path):
         tar_add(t, "x/caps", data=b"pax xattr\n", mode=0o755,
                 pax={"SCHILY.xattr.user.pax": "from a pax header"})
         tar_add(t, "deep/implicit/file", data=b"no parent entries\n")
+        tar_add(t, "chain/", tarfile.DIRTYPE, mode=0o755)
+        tar_add(t, "chain/c", tarfile.LNKTYPE, linkname="x/cross")  # a link to a waiting link
+        tar_add(t, "dup", data=b"first\n")
+        tar_add(t, "dup", data=b"second: the later entry wins\n")
 
 
 def layer4(path):
@@ -196,6 +200,8 @@ def layer4(path):
         tar_add(t, "etc/", tarfile.DIRTYPE, mode=0o755)
         tar_add(t, "etc/.wh.passwd")
         tar_add(t, ".wh.swap")
+        tar_add(t, "chain/", tarfile.DIRTYPE, mode=0o755)
+        tar_add(t, "chain/d", tarfile.LNKTYPE, linkname="chain/c")  # through layer 3's link to layer 1
 
 
 def convert_and_compare(work, layout, tag, layers, label):
