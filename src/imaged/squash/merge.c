@@ -2,48 +2,18 @@
 #include <archive.h>
 #include <archive_entry.h>
 #include <errno.h>
-#include <search.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
+#include "hardlink.h"
 #include "layer-reader.h"
 #include "log.h"
 #include "merge.h"
 #include "squash-path.h"
 #include "string-util.h"
-
-/* A hard link waiting for a path in the layers below `from_layer`. */
-typedef struct PendingRec {
-        uint32_t from_layer;
-        char *link_path; /* the first waiting link, for the error message */
-        WaitList list;
-        struct PendingRec *next;
-} PendingRec;
-
-typedef struct Pending {
-        char *path; /* key */
-        PendingRec *recs;
-} Pending;
-
-/* What the current layer held at a path (its latest entry so far). */
-typedef struct Seen {
-        char *path; /* key */
-        uint64_t ordinal;
-        Node *node;          /* the entry decided this node */
-        SquashInode *inode;  /* an inode made from the entry */
-        char *link;          /* the entry is a hard link to this path */
-        bool is_dir;
-} Seen;
-
-/* An entry of the current layer to read again: a hard link's target that an
- * upper layer shadows, so its data was skipped on the first pass. */
-typedef struct Want {
-        uint64_t ordinal;
-        WaitList list;
-} Want;
 
 typedef struct Merge {
         Tree *tree;
@@ -52,13 +22,10 @@ typedef struct Merge {
         void *userdata;
         uint64_t bytes_done, bytes_total;
 
-        void *pending; /* tsearch() of Pending* by path */
+        Links *links;
 
         uint32_t layer; /* 1 = bottom */
         const SquashLayer *cur;
-        void *seen;     /* tsearch() of Seen* by path */
-        Want **wants;
-        size_t n_wants;
 
         uint64_t n_entries, data_bytes, xattrs_dropped;
         char *error;
@@ -90,107 +57,6 @@ static int fail(Merge *m, int r, const char *fmt, ...) {
 #define NAME_FMT "%.*s%s"
 #define NAME_ARG(s) (int) MIN(strlen(strempty(s)), (size_t) 120), strempty(s), strlen(strempty(s)) > 120 ? "..." : ""
 
-static int pending_cmp(const void *a, const void *b) {
-        return strcmp(((const Pending *) a)->path, ((const Pending *) b)->path);
-}
-
-static int seen_cmp(const void *a, const void *b) {
-        return strcmp(((const Seen *) a)->path, ((const Seen *) b)->path);
-}
-
-static void seen_free(void *p) {
-        Seen *s = p;
-        free(s->path);
-        free(s->link);
-        free(s);
-}
-
-static void pending_free(void *p) {
-        Pending *pd = p;
-
-        while (pd->recs) {
-                PendingRec *r = pd->recs;
-                pd->recs = r->next;
-                free(r->list.nodes);
-                free(r->link_path);
-                free(r);
-        }
-        free(pd->path);
-        free(pd);
-}
-
-static char *node_path(const Node *n) {
-        size_t len = 0;
-        char *s;
-
-        for (const Node *p = n; p && p->parent; p = p->parent)
-                len += strlen(p->name) + 1;
-        if (len == 0)
-                return strdup("/");
-        s = malloc(len + 1);
-        if (!s)
-                return NULL;
-        s[len] = 0;
-        for (const Node *p = n; p && p->parent; p = p->parent) {
-                size_t l = strlen(p->name);
-                len -= l;
-                memcpy(s + len, p->name, l);
-                s[--len] = '/';
-        }
-        return s;
-}
-
-static void waitlist_free(WaitList *w) {
-        if (w) {
-                free(w->nodes);
-                free(w);
-        }
-}
-DEFINE_TRIVIAL_CLEANUP_FUNC(WaitList *, waitlist_free);
-
-static int waitlist_add(WaitList *w, Node *n) {
-        Node **nv = reallocarray(w->nodes, w->n + 1, sizeof *nv);
-        if (!nv)
-                return -ENOMEM;
-        w->nodes = nv;
-        w->nodes[w->n++] = n;
-        n->wait = w;
-        return 0;
-}
-
-static int waitlist_move(WaitList *to, WaitList *from) {
-        for (size_t i = 0; i < from->n; i++) {
-                int r = waitlist_add(to, from->nodes[i]);
-                if (r < 0)
-                        return r;
-        }
-        from->nodes = mfree(from->nodes);
-        from->n = 0;
-        return 0;
-}
-
-static void waitlist_remove(Node *n) {
-        WaitList *w = n->wait;
-
-        if (!w)
-                return;
-        for (size_t i = 0; i < w->n; i++)
-                if (w->nodes[i] == n) {
-                        w->nodes[i] = w->nodes[--w->n];
-                        break;
-                }
-        n->wait = NULL;
-}
-
-static void waitlist_resolve(WaitList *w, SquashInode *inode) {
-        for (size_t i = 0; i < w->n; i++) {
-                w->nodes[i]->inode = inode;
-                w->nodes[i]->wait = NULL;
-        }
-        w->nodes = mfree(w->nodes);
-        w->n = 0;
-}
-
 static int report_progress(uint64_t bytes, void *userdata) {
         Merge *m = userdata;
 
@@ -198,157 +64,6 @@ static int report_progress(uint64_t bytes, void *userdata) {
         if (m->progress)
                 return m->progress(MIN(m->bytes_done, m->bytes_total), m->bytes_total, m->userdata);
         return 0;
-}
-
-/* Takes every hard link waiting for `path` that an entry of the current
- * layer satisfies; returns them as one list in *ret (NULL when none). */
-static int take_pending(Merge *m, const char *path, WaitList **ret) {
-        Pending key = { .path = (char *) path }, **found, *pd;
-        _cleanup_(waitlist_freep) WaitList *w = NULL;
-        int r;
-
-        *ret = NULL;
-        if (!m->pending)
-                return 0;
-        found = tfind(&key, &m->pending, pending_cmp);
-        if (!found)
-                return 0;
-        pd = *found;
-        for (PendingRec **rp = &pd->recs; *rp;) {
-                PendingRec *rec = *rp;
-
-                if (rec->from_layer <= m->layer ||
-                    tree_hidden_between(m->tree, path, m->layer, rec->from_layer)) {
-                        rp = &rec->next;
-                        continue;
-                }
-                if (!w) {
-                        w = calloc(1, sizeof *w);
-                        if (!w)
-                                return -ENOMEM;
-                }
-                r = waitlist_move(w, &rec->list);
-                if (r < 0)
-                        return r;
-                *rp = rec->next;
-                free(rec->link_path);
-                free(rec);
-        }
-        if (!pd->recs) {
-                tdelete(pd, &m->pending, pending_cmp);
-                pending_free(pd);
-        }
-        *ret = TAKE_PTR(w);
-        return 0;
-}
-
-static int add_pending(Merge *m, const char *target, WaitList *w) {
-        Pending key = { .path = (char *) target }, **found, *pd;
-        PendingRec *rec;
-
-        found = m->pending ? tfind(&key, &m->pending, pending_cmp) : NULL;
-        if (found)
-                pd = *found;
-        else {
-                pd = calloc(1, sizeof *pd);
-                if (!pd)
-                        return -ENOMEM;
-                pd->path = strdup(target);
-                if (!pd->path || !tsearch(pd, &m->pending, pending_cmp)) {
-                        pending_free(pd);
-                        return -ENOMEM;
-                }
-        }
-        for (rec = pd->recs; rec; rec = rec->next)
-                if (rec->from_layer == m->layer)
-                        return waitlist_move(&rec->list, w);
-        rec = calloc(1, sizeof *rec);
-        if (!rec)
-                return -ENOMEM;
-        rec->from_layer = m->layer;
-        rec->link_path = w->n > 0 ? node_path(w->nodes[0]) : NULL;
-        rec->next = pd->recs;
-        pd->recs = rec;
-        return waitlist_move(&rec->list, w);
-}
-
-static int add_want(Merge *m, uint64_t ordinal, WaitList *w) {
-        Want **nv, *want;
-
-        for (size_t i = 0; i < m->n_wants; i++)
-                if (m->wants[i]->ordinal == ordinal)
-                        return waitlist_move(&m->wants[i]->list, w);
-        nv = reallocarray(m->wants, m->n_wants + 1, sizeof *nv);
-        if (!nv)
-                return -ENOMEM;
-        m->wants = nv;
-        want = calloc(1, sizeof *want);
-        if (!want)
-                return -ENOMEM;
-        want->ordinal = ordinal;
-        m->wants[m->n_wants++] = want;
-        return waitlist_move(&want->list, w);
-}
-
-static Seen *seen_find(Merge *m, const char *path) {
-        Seen key = { .path = (char *) path }, **found;
-
-        found = m->seen ? tfind(&key, &m->seen, seen_cmp) : NULL;
-        return found ? *found : NULL;
-}
-
-static int seen_record(Merge *m, const char *path, uint64_t ordinal, Seen **ret) {
-        Seen *s = seen_find(m, path);
-
-        if (s) {
-                s->link = mfree(s->link);
-        } else {
-                s = calloc(1, sizeof *s);
-                if (!s)
-                        return -ENOMEM;
-                s->path = strdup(path);
-                if (!s->path || !tsearch(s, &m->seen, seen_cmp)) {
-                        seen_free(s);
-                        return -ENOMEM;
-                }
-        }
-        s->ordinal = ordinal;
-        s->node = NULL;
-        s->inode = NULL;
-        s->is_dir = false;
-        *ret = s;
-        return 0;
-}
-
-/* Points the waiting links of w at what `target` names as seen from the
- * current layer: an earlier entry of this layer, or something below. */
-static int resolve_link(Merge *m, const char *link, const char *target, WaitList *w) {
-        const char *t = target;
-
-        for (unsigned depth = 0; depth < SQUASH_MAX_LINK_CHAIN; depth++) {
-                Seen *s = seen_find(m, t);
-
-                if (!s)
-                        return add_pending(m, t, w);
-                if (s->is_dir)
-                        return fail(m, EBADMSG, "hard link \"" NAME_FMT "\" -> \"" NAME_FMT "\": the target is a directory", NAME_ARG(link), NAME_ARG(target));
-                if (s->inode) {
-                        waitlist_resolve(w, s->inode);
-                        return 0;
-                }
-                if (s->node && s->node->inode) {
-                        waitlist_resolve(w, s->node->inode);
-                        return 0;
-                }
-                if (s->node && s->node->wait)
-                        return waitlist_move(s->node->wait, w);
-                if (s->link) {
-                        t = s->link;
-                        continue;
-                }
-                return add_want(m, s->ordinal, w);
-        }
-        return fail(m, ELOOP, "hard link \"" NAME_FMT "\" -> \"" NAME_FMT "\": chain of hard links too long or looping", NAME_ARG(link), NAME_ARG(target));
 }
 
 static int entry_metadata(Merge *m, struct archive_entry *e, const char *path, SquashInode *i, mode_t type) {
@@ -607,13 +322,13 @@ static int handle_entry(Merge *m, LayerReader *reader, struct archive_entry *e, 
         if (place == PLACE_NEW && node->wait)
                 waitlist_remove(node); /* a later entry of the same layer replaced a waiting link */
 
-        r = take_pending(m, path, &waiters);
+        r = links_take_pending(m->links, m->tree, path, &waiters);
         if (r < 0)
                 return fail(m, r, "out of memory");
         if (waiters && is_dir)
                 return fail(m, EBADMSG, "hard link to \"" NAME_FMT "\": the target is a directory", NAME_ARG(path));
 
-        r = seen_record(m, path, ordinal, &seen);
+        r = links_seen(m->links, path, ordinal, &seen);
         if (r < 0)
                 return fail(m, r, "out of memory");
         seen->is_dir = is_dir;
@@ -626,7 +341,7 @@ static int handle_entry(Merge *m, LayerReader *reader, struct archive_entry *e, 
                         return fail(m, ENOMEM, "out of memory");
                 if (place == PLACE_NEW) {
                         if (!waiters) {
-                                waiters = calloc(1, sizeof *waiters);
+                                waiters = waitlist_new();
                                 if (!waiters)
                                         return fail(m, ENOMEM, "out of memory");
                         }
@@ -635,9 +350,15 @@ static int handle_entry(Merge *m, LayerReader *reader, struct archive_entry *e, 
                                 return fail(m, r, "out of memory");
                 }
                 if (waiters && waiters->n > 0) {
-                        r = resolve_link(m, path, target, waiters);
+                        r = links_resolve(m->links, target, waiters);
+                        if (r == -EISDIR)
+                                return fail(m, EBADMSG, "hard link \"" NAME_FMT "\" -> \"" NAME_FMT "\": the target is a directory",
+                                            NAME_ARG(path), NAME_ARG(target));
+                        if (r == -ELOOP)
+                                return fail(m, r, "hard link \"" NAME_FMT "\" -> \"" NAME_FMT "\": chain of hard links too long or looping",
+                                            NAME_ARG(path), NAME_ARG(target));
                         if (r < 0)
-                                return r == -ENOMEM ? fail(m, r, "out of memory") : r;
+                                return fail(m, r, "out of memory");
                 }
                 return 0;
         }
@@ -661,14 +382,14 @@ static int handle_entry(Merge *m, LayerReader *reader, struct archive_entry *e, 
         return 0;
 }
 
-/* Second pass over the current layer for the entries in m->wants. */
+/* Second pass over the current layer for the entries hard links want. */
 static int reread_wanted(Merge *m) {
         _cleanup_(layer_reader_freep) LayerReader *reader = NULL;
         _cleanup_free_ char *msg = NULL;
         struct archive_entry *e;
         struct archive *a;
         uint64_t ordinal = 0;
-        size_t left = m->n_wants;
+        size_t left = links_n_wanted(m->links);
         int r;
 
         log_debug("layer %u: reading again for %zu hard link targets shadowed by upper layers", m->layer, left);
@@ -677,29 +398,26 @@ static int reread_wanted(Merge *m) {
                 return fail(m, r, "%s", msg ?: strerror(-r));
         a = layer_reader_archive(reader);
         while (left > 0) {
+                _cleanup_free_ char *path = NULL;
+                SquashInode *inode;
+                WaitList *w;
+
                 r = archive_read_next_header(a, &e);
                 if (r == ARCHIVE_EOF)
                         break;
                 if (r < ARCHIVE_WARN)
                         return archive_fail(m, reader, a, "reading tar header");
-                ordinal++;
-                for (size_t k = 0; k < m->n_wants; k++) {
-                        Want *w = m->wants[k];
-                        _cleanup_free_ char *path = NULL;
-                        SquashInode *inode;
-
-                        if (w->ordinal != ordinal)
-                                continue;
-                        r = squash_path_normalize(entry_name(e), &path, NULL);
-                        if (r < 0)
-                                return fail(m, r, "entry %llu changed between reads", (unsigned long long) ordinal);
-                        r = make_inode(m, reader, e, path, &inode);
-                        if (r < 0)
-                                return r;
-                        waitlist_resolve(&w->list, inode);
-                        left--;
-                        break;
-                }
+                w = links_wanted(m->links, ++ordinal);
+                if (!w)
+                        continue;
+                r = squash_path_normalize(entry_name(e), &path, NULL);
+                if (r < 0)
+                        return fail(m, r, "entry %llu changed between reads", (unsigned long long) ordinal);
+                r = make_inode(m, reader, e, path, &inode);
+                if (r < 0)
+                        return r;
+                waitlist_resolve(w, inode);
+                left--;
         }
         if (left > 0)
                 return fail(m, EBADMSG, "layer changed between reads");
@@ -714,6 +432,7 @@ static int merge_one(Merge *m) {
         uint64_t ordinal = 0;
         int r;
 
+        links_begin_layer(m->links, m->layer);
         r = layer_reader_open(m->cur->path, m->cur->media_type, m->cur->size, report_progress, m, &reader, &msg);
         if (r < 0)
                 return fail(m, r, "%s", msg ?: strerror(-r));
@@ -733,43 +452,30 @@ static int merge_one(Merge *m) {
         if (r < 0)
                 return archive_fail(m, reader, a, "end of layer");
 
-        if (m->n_wants > 0) {
-                r = reread_wanted(m);
-                if (r < 0)
-                        return r;
-        }
+        if (links_n_wanted(m->links) > 0)
+                return reread_wanted(m);
         return 0;
-}
-
-static void reset_layer_state(Merge *m) {
-        if (m->seen) {
-                tdestroy(m->seen, seen_free);
-                m->seen = NULL;
-        }
-        for (size_t k = 0; k < m->n_wants; k++) {
-                free(m->wants[k]->list.nodes);
-                free(m->wants[k]);
-        }
-        m->wants = mfree(m->wants);
-        m->n_wants = 0;
-}
-
-static void first_pending(const void *nodep, VISIT which, void *userdata) {
-        const Pending **ret = userdata;
-        if (!*ret && (which == leaf || which == postorder))
-                *ret = *(const Pending *const *) nodep;
 }
 
 int merge_layers(const SquashLayer *layers, size_t n, Tree *tree, SqfsOut *out,
                  squash_progress_t progress, void *userdata, char **ret_error) {
+        _cleanup_(links_freep) Links *links = NULL;
         Merge m = {
                 .tree = tree,
                 .out = out,
                 .progress = progress,
                 .userdata = userdata,
         };
-        int r = 0;
+        uint32_t link_layer;
+        const char *link, *target;
+        int r;
 
+        r = links_new(&links);
+        if (r < 0) {
+                fail(&m, r, "out of memory");
+                goto finish;
+        }
+        m.links = links;
         if (n > SQUASH_MAX_LAYERS) {
                 r = fail(&m, E2BIG, "more than %u layers", SQUASH_MAX_LAYERS);
                 goto finish;
@@ -788,28 +494,20 @@ int merge_layers(const SquashLayer *layers, size_t n, Tree *tree, SqfsOut *out,
                 m.layer = (uint32_t) k;
                 m.cur = &layers[k - 1];
                 r = merge_one(&m);
-                reset_layer_state(&m);
                 if (r < 0)
                         goto finish;
         }
         m.cur = NULL;
 
-        if (m.pending) {
-                const Pending *pd = NULL;
-
-                twalk_r(m.pending, first_pending, &pd);
+        if (links_first_unresolved(links, &link_layer, &link, &target)) {
                 r = fail(&m, EBADMSG, "layer %u: hard link \"" NAME_FMT "\" -> \"" NAME_FMT "\": the target exists neither earlier in its layer nor below",
-                         pd->recs->from_layer, NAME_ARG(pd->recs->link_path ? pd->recs->link_path + 1 : "?"),
-                         NAME_ARG(pd->path));
+                         link_layer, NAME_ARG(link), NAME_ARG(target));
                 goto finish;
         }
         if (m.xattrs_dropped > 0)
                 log_warning("Dropped %llu xattrs outside user., trusted. and security. (squashfs cannot hold them).",
                             (unsigned long long) m.xattrs_dropped);
 finish:
-        reset_layer_state(&m);
-        if (m.pending)
-                tdestroy(m.pending, pending_free);
         if (r < 0 && ret_error)
                 *ret_error = TAKE_PTR(m.error);
         free(m.error);
