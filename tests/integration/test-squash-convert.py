@@ -7,6 +7,7 @@ symlinks, owners, mtimes), converts their layer blobs with krata-squash (also
 after recompressing layers to zstd and to plain tar) and checks that the
 squashfs holds exactly what `umoci unpack` produces."""
 import gzip
+import hashlib
 import io
 import json
 import os
@@ -294,6 +295,21 @@ def main():
 
         m = manifest_of(layout, "v4")
         ok &= convert_and_compare(work, layout, "v4", recompress(layout, work, m), "v4-zstd-tar")
+
+        # The same layers give the same bytes, whatever the threads and inflater.
+        layers = [f"{blob(layout, l['digest'])}:{l['mediaType']}" for l in m["layers"]]
+        digests = set()
+        for opts in (["-w", "1"], ["-w", "3"], ["-w", "2", "--inflate=zlib"]):
+            out = os.path.join(work, "repro.squashfs")
+            run(SQUASH, "-q", *opts, out, *layers)
+            with open(out, "rb") as f:
+                digests.add(hashlib.sha256(f.read()).hexdigest())
+            os.unlink(out)
+        if len(digests) != 1:
+            print(f"FAIL: the same layers gave {len(digests)} different images")
+            ok = False
+        else:
+            print("ok: reproducible: one image for 1, 2 and 3 workers and either inflater")
         return 0 if ok else 1
     finally:
         shutil.rmtree(work, ignore_errors=True)
