@@ -1,0 +1,45 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include <errno.h>
+#include <stdbool.h>
+#include <stdlib.h>
+
+#include "backend.h"
+#include "log.h"
+#include "string-util.h"
+
+int backend_new(Backend **ret) {
+        Backend *b = calloc(1, sizeof *b);
+        const char *dir = getenv("KRATA_CONSOLED_TEST_RING_DIR");
+
+        if (!b)
+                return -ENOMEM;
+        b->watch_fd = -EBADF;
+        if (!isempty(dir)) {
+                b->ops = &backend_test_ops;
+                log_notice("Test backend: console pages are files under %s, not Xen rings.", dir);
+        } else
+                b->ops = &backend_xen_ops;
+        *ret = b;
+        return 0;
+}
+
+Backend *backend_free(Backend *b) {
+        if (!b)
+                return NULL;
+        if (b->opened)
+                b->ops->close(b);
+        free(b);
+        return NULL;
+}
+
+int backend_ensure_open(Backend *b) {
+        int r;
+
+        if (b->opened)
+                return 0;
+        r = b->ops->open(b, &b->watch_fd);
+        if (r < 0)
+                return r;
+        b->opened = true;
+        return 1; /* newly opened: the caller watches b->watch_fd */
+}
