@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <inttypes.h>
 
+#include "bus-polkit.h"
 #include "bus-util.h"
 #include "consoled.h"
 #include "log.h"
@@ -11,11 +12,23 @@
 /* org.krata.Console1 at /org/krata/console1: the vtable and its handlers. */
 
 /* Reads the zone name that every per-zone method takes first. */
-static int read_zone(Manager *m, sd_bus_message *msg, Zone **ret, sd_bus_error *error) {
+/* Returns 0 when the caller may go on, 1 when a polkit query is in flight
+ * (the call is re-dispatched when the answer comes), <0 when refused. */
+static int authorize(Manager *m, sd_bus_message *msg, const char *action, sd_bus_error *error) {
+        int r = bus_verify_polkit_async(msg, action, &m->polkit, error);
+        if (r < 0)
+                return r;
+        return r == 0 ? 1 : 0;
+}
+
+static int read_zone(Manager *m, sd_bus_message *msg, const char *action, Zone **ret, sd_bus_error *error) {
         const char *name;
         Zone *z;
         int r;
 
+        r = authorize(m, msg, action, error);
+        if (r != 0)
+                return r;
         r = sd_bus_message_read(msg, "s", &name);
         if (r < 0)
                 return r;
@@ -34,6 +47,9 @@ static int method_register_zone(sd_bus_message *msg, void *userdata, sd_bus_erro
         uint32_t domid;
         int r;
 
+        r = authorize(m, msg, "org.krata.zone.manage", error);
+        if (r != 0)
+                return r;
         r = sd_bus_message_read(msg, "su", &name, &domid);
         if (r < 0)
                 return r;
@@ -57,8 +73,8 @@ static int method_unregister_zone(sd_bus_message *msg, void *userdata, sd_bus_er
         Zone *z;
         int r;
 
-        r = read_zone(m, msg, &z, error);
-        if (r < 0)
+        r = read_zone(m, msg, "org.krata.zone.manage", &z, error);
+        if (r != 0)
                 return r;
         zone_unregister(z);
         return sd_bus_reply_method_return(msg, NULL);
@@ -86,8 +102,8 @@ static int method_open_console(sd_bus_message *msg, void *userdata, sd_bus_error
         Zone *z;
         int r;
 
-        r = read_zone(m, msg, &z, error);
-        if (r < 0)
+        r = read_zone(m, msg, "org.krata.console.attach", &z, error);
+        if (r != 0)
                 return r;
         r = sd_bus_message_read(msg, "b", &write);
         if (r < 0)
@@ -100,8 +116,8 @@ static int method_follow_log(sd_bus_message *msg, void *userdata, sd_bus_error *
         Zone *z;
         int r;
 
-        r = read_zone(m, msg, &z, error);
-        if (r < 0)
+        r = read_zone(m, msg, "org.krata.console.attach", &z, error);
+        if (r != 0)
                 return r;
         return reply_console_fd(msg, z, false, true, error);
 }
@@ -115,8 +131,8 @@ static int method_get_log(sd_bus_message *msg, void *userdata, sd_bus_error *err
         Zone *z;
         int r;
 
-        r = read_zone(m, msg, &z, error);
-        if (r < 0)
+        r = read_zone(m, msg, "org.krata.console.attach", &z, error);
+        if (r != 0)
                 return r;
         n = (size_t) (z->scrollback.end - scrollback_start(&z->scrollback));
         r = sd_bus_message_new_method_return(msg, &reply);
@@ -159,8 +175,8 @@ static int method_resize(sd_bus_message *msg, void *userdata, sd_bus_error *erro
         Zone *z;
         int r;
 
-        r = read_zone(m, msg, &z, error);
-        if (r < 0)
+        r = read_zone(m, msg, "org.krata.console.attach", &z, error);
+        if (r != 0)
                 return r;
         r = sd_bus_message_read(msg, "qq", &rows, &cols);
         if (r < 0)
@@ -173,25 +189,26 @@ static int method_resize(sd_bus_message *msg, void *userdata, sd_bus_error *erro
         return sd_bus_reply_method_return(msg, NULL);
 }
 
-/* Everything but ListZones needs CAP_SYS_ADMIN (sd-bus checks the caller's
- * credentials when a member is not marked unprivileged): console contents
- * and input are as sensitive as a root shell in the zone. */
+/* Authorization is polkit's (root always passes): handing zones over is
+ * org.krata.zone.manage, everything that reads or writes a console is
+ * org.krata.console.attach (a console is as good as a root shell in the
+ * zone), ListZones is open to all. */
 static const sd_bus_vtable console_vtable[] = {
         SD_BUS_VTABLE_START(0),
         SD_BUS_METHOD_WITH_ARGS("RegisterZone", SD_BUS_ARGS("s", name, "u", domid), SD_BUS_NO_RESULT,
-                                method_register_zone, 0),
+                                method_register_zone, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("UnregisterZone", SD_BUS_ARGS("s", name), SD_BUS_NO_RESULT,
-                                method_unregister_zone, 0),
+                                method_unregister_zone, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("OpenConsole", SD_BUS_ARGS("s", name, "b", write), SD_BUS_RESULT("h", fd),
-                                method_open_console, 0),
+                                method_open_console, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("FollowLog", SD_BUS_ARGS("s", name), SD_BUS_RESULT("h", fd),
-                                method_follow_log, 0),
+                                method_follow_log, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("GetLog", SD_BUS_ARGS("s", name), SD_BUS_RESULT("ay", log),
-                                method_get_log, 0),
+                                method_get_log, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("ListZones", SD_BUS_NO_ARGS, SD_BUS_RESULT("a(susut)", zones),
                                 method_list_zones, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("Resize", SD_BUS_ARGS("s", name, "q", rows, "q", cols), SD_BUS_NO_RESULT,
-                                method_resize, 0),
+                                method_resize, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_VTABLE_END,
 };
 

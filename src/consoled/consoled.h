@@ -9,6 +9,7 @@
 #include <systemd/sd-event.h>
 
 #include "backend.h"
+#include "bus-polkit.h"
 #include "ring.h"
 
 #define CONSOLE_BUS_NAME "org.krata.Console1"
@@ -33,6 +34,7 @@ typedef struct Manager {
         sd_bus *bus;
         Backend *backend;
         sd_event_source *watch_source;
+        PolkitRegistry *polkit;
         Zone *zones;
         size_t n_zones;
         size_t scrollback_size;

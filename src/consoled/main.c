@@ -110,7 +110,7 @@ static int parse_argv(int argc, char *argv[]) {
 
 static int check_idle(void *userdata) {
         Manager *m = userdata;
-        return m->n_zones == 0;
+        return m->n_zones == 0 && !polkit_registry_busy(m->polkit);
 }
 
 int main(int argc, char *argv[]) {
@@ -163,5 +163,6 @@ finish:
         manager_free_zones(&m);
         m.watch_source = sd_event_source_disable_unref(m.watch_source);
         m.backend = backend_free(m.backend);
+        m.polkit = polkit_registry_free(m.polkit);
         return r < 0 ? EXIT_FAILURE : EXIT_SUCCESS;
 }

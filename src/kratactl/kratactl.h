@@ -3,6 +3,8 @@
 
 #include <stdbool.h>
 
+#include <systemd/sd-bus.h>
+
 /* Exit codes (documented in kratactl(1)). `zone launch --attach` exits with
  * the zone's own exit status instead. */
 enum {
@@ -41,3 +43,10 @@ int verb_zone(int argc, char *argv[]);
 int verb_image(int argc, char *argv[]);
 int verb_kernel(int argc, char *argv[]);
 int verb_network(int argc, char *argv[]);
+
+/* console.c: `zone attach` and `zone logs` (krata-consoled clients). */
+int verb_zone_attach(int argc, char *argv[]);
+int verb_zone_logs(int argc, char *argv[]);
+/* Runs an interactive session on a console fd from OpenConsole (so `zone
+ * launch --attach` can open it before unpausing); Ctrl+] detaches. */
+int console_attach_fd(sd_bus *bus, const char *name, int fd, bool write);
