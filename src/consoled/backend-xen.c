@@ -155,6 +155,11 @@ static int xen_attach(Backend *b, const char *zone, uint32_t domid, Channel **re
         xenevtchn_port_or_error_t lp;
         int r;
 
+        /* Death is "no longer introduced": a domain not introduced yet would
+         * look dead at once, so the supervisor must introduce it first. */
+        if (!xs_is_domain_introduced(x->xs, domid))
+                return log_error_errno(SYNTHETIC_ERRNO(ESRCH), "Zone %s: domain %" PRIu32 " does not exist or is not "
+                                                               "introduced to xenstore yet.", zone, domid);
         r = read_console_key(x, domid, "ring-ref", UINT64_MAX >> 12, &ring_ref);
         if (r < 0)
                 return r;

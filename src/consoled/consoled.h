@@ -51,6 +51,7 @@ struct Client {
         bool writer;
         bool input_eof;     /* the client closed its sending side */
         bool input_paused;  /* writer held back: the input buffer is full */
+        bool hung_up;       /* the peer closed; only queued input is left to read */
         bool close_when_drained; /* the zone is gone: EOF after the last byte */
 };
 

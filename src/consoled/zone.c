@@ -81,7 +81,7 @@ static void client_update_events(Client *c) {
         /* Even with no events asked for, epoll reports hang-ups; a paused
          * writer that hung up must not spin, so it is switched off until the
          * guest makes room (zone_flush_input turns it back on). */
-        (void) sd_event_source_set_enabled(c->source, c->input_paused ? SD_EVENT_OFF : SD_EVENT_ON);
+        (void) sd_event_source_set_enabled(c->source, c->input_paused && c->hung_up ? SD_EVENT_OFF : SD_EVENT_ON);
 }
 
 /* Sends what the client has not seen yet, as far as its socket takes it.
@@ -283,6 +283,9 @@ void zone_unregister(Zone *z) {
                         break;
                 }
         m->n_zones--;
+        /* What the guest wrote last still reaches the clients' sockets. */
+        if (!z->dead)
+                zone_drain(z);
         log_info("Zone %s: unregistered.", z->name);
         zone_free(z);
 }
@@ -411,6 +414,7 @@ static int on_client_event(sd_event_source *s, int fd, uint32_t revents, void *u
                         client_free(c);
                         return 0;
                 }
+                c->hung_up = true;
                 client_update_events(c);
                 return 0;
         }
