@@ -62,7 +62,7 @@ static int test_open(Backend *b, int *ret_watch_fd) {
         if (t->inotify_fd < 0) {
                 int r = negative_errno();
                 test_close(b);
-                return log_error_errno(r, "inotify_init1 failed: %m");
+                return backend_fail(b, r, "inotify_init1 failed: %m");
         }
         *ret_watch_fd = t->inotify_fd;
         return 0;
@@ -101,7 +101,7 @@ static void test_detach(Backend *b, Channel *c) {
         free(c);
 }
 
-static int open_fifo(const char *dir, const char *name, int *ret) {
+static int open_fifo(Backend *b, const char *dir, const char *name, int *ret) {
         _cleanup_free_ char *p = path_join(dir, name);
         struct stat st;
         int fd;
@@ -111,10 +111,10 @@ static int open_fifo(const char *dir, const char *name, int *ret) {
         /* O_RDWR: never ENXIO for want of a peer, never EOF when it leaves. */
         fd = open(p, O_RDWR | O_NONBLOCK | O_CLOEXEC | O_NOFOLLOW);
         if (fd < 0)
-                return log_error_errno(errno, "Cannot open %s: %m", p);
+                return backend_fail(b, errno, "Cannot open %s: %m", p);
         if (fstat(fd, &st) < 0 || !S_ISFIFO(st.st_mode)) {
                 safe_close(fd);
-                return log_error_errno(SYNTHETIC_ERRNO(EBADF), "%s is not a FIFO.", p);
+                return backend_fail(b, SYNTHETIC_ERRNO(EBADF), "%s is not a FIFO.", p);
         }
         *ret = fd;
         return 0;
@@ -150,22 +150,22 @@ static int test_attach(Backend *b, const char *zone, uint32_t domid, Channel **r
         if (fd < 0 || fstat(fd, &st) < 0) {
                 r = negative_errno();
                 test_detach(b, c);
-                return log_error_errno(r, "Zone %s: cannot open test ring %s: %m", zone, ring);
+                return backend_fail(b, r, "Zone %s: cannot open test ring %s: %m", zone, ring);
         }
         if (!S_ISREG(st.st_mode) || st.st_size < PAGE_BYTES) {
                 test_detach(b, c);
-                return log_error_errno(SYNTHETIC_ERRNO(EBADMSG), "Zone %s: %s is not a %d-byte file.", zone, ring, PAGE_BYTES);
+                return backend_fail(b, SYNTHETIC_ERRNO(EBADMSG), "Zone %s: %s is not a %d-byte file.", zone, ring, PAGE_BYTES);
         }
         p = mmap(NULL, PAGE_BYTES, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
         if (p == MAP_FAILED) {
                 r = negative_errno();
                 test_detach(b, c);
-                return log_error_errno(r, "Zone %s: cannot map %s: %m", zone, ring);
+                return backend_fail(b, r, "Zone %s: cannot map %s: %m", zone, ring);
         }
         c->page = p;
-        r = open_fifo(tc->zone_dir, "notify-host", &c->event_fd);
+        r = open_fifo(b, tc->zone_dir, "notify-host", &c->event_fd);
         if (r >= 0)
-                r = open_fifo(tc->zone_dir, "notify-guest", &tc->notify_guest_fd);
+                r = open_fifo(b, tc->zone_dir, "notify-guest", &tc->notify_guest_fd);
         if (r < 0) {
                 test_detach(b, c);
                 return r;
@@ -174,7 +174,7 @@ static int test_attach(Backend *b, const char *zone, uint32_t domid, Channel **r
         if (tc->wd < 0) {
                 r = negative_errno();
                 test_detach(b, c);
-                return log_error_errno(r, "Zone %s: cannot watch %s: %m", zone, tc->zone_dir);
+                return backend_fail(b, r, "Zone %s: cannot watch %s: %m", zone, tc->zone_dir);
         }
         *ret = c;
         return 0;

@@ -64,7 +64,7 @@ static int xen_open(Backend *b, int *ret_watch_fd) {
         if (!x->xs) {
                 int r = negative_errno();
                 xen_close(b);
-                return log_error_errno(r, "Failed to open xenstore (is this a Xen dom0 with xenstored running?): %m");
+                return backend_fail(b, r, "Failed to open xenstore (is this a Xen dom0 with xenstored running?): %m");
         }
         /* Either mapping path may be missing (no gntdev module, or a
          * deprivileged domain without privcmd); attach says which it needed. */
@@ -76,7 +76,7 @@ static int xen_open(Backend *b, int *ret_watch_fd) {
                 log_debug_errno(errno, "Cannot open /dev/xen/privcmd, foreign mapping unavailable: %m");
         if (!x->xgt && !x->xfm) {
                 xen_close(b);
-                return log_error_errno(SYNTHETIC_ERRNO(ENODEV),
+                return backend_fail(b, SYNTHETIC_ERRNO(ENODEV),
                                        "Neither /dev/xen/gntdev nor /dev/xen/privcmd can be opened: cannot map console rings.");
         }
         /* @releaseDomain fires whenever a domain is destroyed; which one is
@@ -84,7 +84,7 @@ static int xen_open(Backend *b, int *ret_watch_fd) {
         if (!xs_watch(x->xs, "@releaseDomain", RELEASE_TOKEN)) {
                 int r = negative_errno();
                 xen_close(b);
-                return log_error_errno(r, "Failed to watch @releaseDomain: %m");
+                return backend_fail(b, r, "Failed to watch @releaseDomain: %m");
         }
         *ret_watch_fd = xs_fileno(x->xs);
         return 0;
@@ -98,11 +98,11 @@ static int xen_watch_process(Backend *b) {
         while ((w = xs_check_watch(x->xs)))
                 free(w);
         if (errno != EAGAIN)
-                return log_error_errno(errno, "Reading xenstore watch events failed: %m");
+                return backend_fail(b, errno, "Reading xenstore watch events failed: %m");
         return 0;
 }
 
-static int read_console_key(XenBackend *x, uint32_t domid, const char *key, uint64_t max, uint64_t *ret) {
+static int read_console_key(Backend *b, XenBackend *x, uint32_t domid, const char *key, uint64_t max, uint64_t *ret) {
         _cleanup_free_ char *path = NULL, *v = NULL;
         unsigned int len = 0;
         int r;
@@ -111,14 +111,14 @@ static int read_console_key(XenBackend *x, uint32_t domid, const char *key, uint
                 return -ENOMEM;
         v = xs_read(x->xs, XBT_NULL, path, &len);
         if (!v)
-                return log_error_errno(errno, "Failed to read %s for domain %" PRIu32 ": %m "
+                return backend_fail(b, errno, "Failed to read %s for domain %" PRIu32 ": %m "
                                               "(the zone supervisor writes it before handing the zone over)", path, domid);
         if (len == 0 || len > XS_VALUE_MAX || strlen(v) != len)
-                return log_error_errno(SYNTHETIC_ERRNO(EBADMSG), "%s of domain %" PRIu32 " is malformed (%u bytes).",
+                return backend_fail(b, SYNTHETIC_ERRNO(EBADMSG), "%s of domain %" PRIu32 " is malformed (%u bytes).",
                                        path, domid, len);
         r = safe_atou64(v, ret);
         if (r < 0 || *ret > max)
-                return log_error_errno(SYNTHETIC_ERRNO(EBADMSG), "%s of domain %" PRIu32 " is not a valid number: %s",
+                return backend_fail(b, SYNTHETIC_ERRNO(EBADMSG), "%s of domain %" PRIu32 " is not a valid number: %s",
                                        path, domid, string_is_printable(v, XS_VALUE_MAX) ? v : "(unprintable)");
         return 0;
 }
@@ -158,12 +158,12 @@ static int xen_attach(Backend *b, const char *zone, uint32_t domid, Channel **re
         /* Death is "no longer introduced": a domain not introduced yet would
          * look dead at once, so the supervisor must introduce it first. */
         if (!xs_is_domain_introduced(x->xs, domid))
-                return log_error_errno(SYNTHETIC_ERRNO(ESRCH), "Zone %s: domain %" PRIu32 " does not exist or is not "
+                return backend_fail(b, SYNTHETIC_ERRNO(ESRCH), "Zone %s: domain %" PRIu32 " does not exist or is not "
                                                                "introduced to xenstore yet.", zone, domid);
-        r = read_console_key(x, domid, "ring-ref", UINT64_MAX >> 12, &ring_ref);
+        r = read_console_key(b, x, domid, "ring-ref", UINT64_MAX >> 12, &ring_ref);
         if (r < 0)
                 return r;
-        r = read_console_key(x, domid, "port", UINT32_MAX, &port);
+        r = read_console_key(b, x, domid, "port", UINT32_MAX, &port);
         if (r < 0)
                 return r;
 
@@ -197,7 +197,7 @@ static int xen_attach(Backend *b, const char *zone, uint32_t domid, Channel **re
         if (!c->page) {
                 r = negative_errno();
                 xen_detach(b, c);
-                return log_error_errno(r, "Zone %s: cannot map the console ring of domain %" PRIu32
+                return backend_fail(b, r, "Zone %s: cannot map the console ring of domain %" PRIu32
                                           " (grant ref %d, frame %" PRIu64 "): %m", zone, domid,
                                        GNTTAB_RESERVED_CONSOLE, ring_ref);
         }
@@ -206,13 +206,13 @@ static int xen_attach(Backend *b, const char *zone, uint32_t domid, Channel **re
         if (!xc->xce) {
                 r = negative_errno();
                 xen_detach(b, c);
-                return log_error_errno(r, "Zone %s: cannot open /dev/xen/evtchn: %m", zone);
+                return backend_fail(b, r, "Zone %s: cannot open /dev/xen/evtchn: %m", zone);
         }
         lp = xenevtchn_bind_interdomain(xc->xce, domid, (evtchn_port_t) port);
         if (lp < 0) {
                 r = negative_errno();
                 xen_detach(b, c);
-                return log_error_errno(r, "Zone %s: cannot bind event channel %" PRIu64 " of domain %" PRIu32 ": %m",
+                return backend_fail(b, r, "Zone %s: cannot bind event channel %" PRIu64 " of domain %" PRIu32 ": %m",
                                        zone, port, domid);
         }
         xc->local_port = (evtchn_port_t) lp;
@@ -258,7 +258,7 @@ static int xen_set_winsize(Backend *b, Channel *c, unsigned rows, unsigned cols)
             asprintf_safe(&v, "%u %u", rows, cols) < 0)
                 return -ENOMEM;
         if (!xs_write(x->xs, XBT_NULL, path, v, strlen(v)))
-                return log_error_errno(errno, "Failed to write %s: %m", path);
+                return backend_fail(b, errno, "Failed to write %s: %m", path);
         return 0;
 }
 

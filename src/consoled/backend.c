@@ -1,5 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdbool.h>
 #include <stdlib.h>
 
@@ -35,6 +37,7 @@ Backend *backend_free(Backend *b) {
 int backend_ensure_open(Backend *b) {
         int r;
 
+        b->last_error[0] = 0;
         if (b->opened)
                 return 0;
         r = b->ops->open(b, &b->watch_fd);
@@ -42,4 +45,16 @@ int backend_ensure_open(Backend *b) {
                 return r;
         b->opened = true;
         return 1; /* newly opened: the caller watches b->watch_fd */
+}
+
+int backend_fail(Backend *b, int r, const char *fmt, ...) {
+        va_list ap;
+
+        r = ERRNO_VALUE(r);
+        va_start(ap, fmt);
+        errno = r; /* for %m */
+        vsnprintf(b->last_error, sizeof b->last_error, fmt, ap);
+        va_end(ap);
+        log_error("%s", b->last_error);
+        return -r;
 }

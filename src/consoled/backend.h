@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #pragma once
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include <xen/io/console.h>
@@ -44,7 +45,12 @@ struct Backend {
         void *data;
         int watch_fd;
         bool opened;
+        char last_error[512]; /* why the last open/attach failed, for the caller */
 };
+
+/* Logs a failure (printf format, %m meaning r) and keeps the message for the
+ * D-Bus reply; returns -errno. */
+int backend_fail(Backend *b, int r, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 extern const BackendOps backend_xen_ops;
 extern const BackendOps backend_test_ops;

@@ -64,7 +64,8 @@ static int method_register_zone(sd_bus_message *msg, void *userdata, sd_bus_erro
                                          "Zone %s or domain %" PRIu32 " already has a console registered.", name, domid);
         if (r < 0)
                 return sd_bus_error_set_errnof(error, r, "Cannot attach the console of zone %s (domain %" PRIu32 "): %s",
-                                               name, domid, strerror(ERRNO_VALUE(r)));
+                                               name, domid, m->backend->last_error[0] ? m->backend->last_error
+                                                                                      : strerror(ERRNO_VALUE(r)));
         return sd_bus_reply_method_return(msg, NULL);
 }
 

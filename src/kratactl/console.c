@@ -114,7 +114,7 @@ int console_attach_fd(sd_bus *bus, const char *name, int fd, bool write) {
         Terminal term = {};
         uint8_t in[4096], out[16384];
         size_t n_in = 0;
-        bool stdin_eof = !write, detach = false, tty;
+        bool stdin_eof = !write, shut = false, detach = false, tty;
         _cleanup_close_ int sfd = -EBADF;
         sigset_t mask, old;
         int r = 0;
@@ -143,8 +143,11 @@ int console_attach_fd(sd_bus *bus, const char *name, int fd, bool write) {
         }
 
         while (!detach) {
+                /* stdin is polled only when there is room for it: a negative
+                 * fd is skipped, so its hang-up cannot be reported early. */
+                bool want_stdin = !stdin_eof && n_in == 0;
                 struct pollfd p[3] = {
-                        { .fd = STDIN_FILENO, .events = !stdin_eof && n_in == 0 ? POLLIN : 0 },
+                        { .fd = want_stdin ? STDIN_FILENO : -1, .events = POLLIN },
                         { .fd = fd, .events = POLLIN | (n_in > 0 ? POLLOUT : 0) },
                         { .fd = sfd, .events = POLLIN },
                 };
@@ -171,11 +174,9 @@ int console_attach_fd(sd_bus *bus, const char *name, int fd, bool write) {
                                 r = log_error_errno(errno, "Reading from standard input failed: %m");
                                 break;
                         }
-                        if (k == 0) {
-                                /* No more input: the zone's output still comes. */
+                        if (k == 0)
                                 stdin_eof = true;
-                                (void) shutdown(fd, SHUT_WR);
-                        } else if (k > 0) {
+                        else if (k > 0) {
                                 n_in = (size_t) k;
                                 if (tty) {
                                         uint8_t *d = memchr(in, DETACH_CHAR, n_in);
@@ -197,6 +198,12 @@ int console_attach_fd(sd_bus *bus, const char *name, int fd, bool write) {
                                 memmove(in, in + k, n_in - (size_t) k);
                                 n_in -= (size_t) k;
                         }
+                }
+                if (stdin_eof && write && n_in == 0 && !shut) {
+                        /* No more input (after the last bytes went out): the
+                         * writer slot is released, the zone's output still comes. */
+                        (void) shutdown(fd, SHUT_WR);
+                        shut = true;
                 }
                 if (p[1].revents & (POLLIN | POLLHUP | POLLERR)) {
                         ssize_t k = read(fd, out, sizeof out);
