@@ -348,6 +348,10 @@ int zone_register(Manager *m, const char *name, uint32_t domid) {
                 return log_error_errno(r, "Zone %s: failed to watch its event channel: %m", name);
         }
         (void) sd_event_source_set_description(z->event_source, "zone-console");
+        /* A guest ringing the doorbell non-stop is throttled, not served at
+         * the cost of every other zone: past the burst, its event source
+         * sleeps until the interval ends (pending output stays in the ring). */
+        (void) sd_event_source_set_ratelimit(z->event_source, 1000000, 20000);
 
         z->next = m->zones;
         m->zones = z;
