@@ -110,7 +110,8 @@ static int terminal_make_raw(Terminal *t) {
         return 1;
 }
 
-int console_attach_fd(sd_bus *bus, const char *name, int fd, bool write) {
+int console_session(sd_bus *bus, const char *name, int out_fd, int in_fd) {
+        bool write = in_fd >= 0;
         Terminal term = {};
         uint8_t in[4096], out[16384];
         size_t n_in = 0;
@@ -146,13 +147,14 @@ int console_attach_fd(sd_bus *bus, const char *name, int fd, bool write) {
                 /* stdin is polled only when there is room for it: a negative
                  * fd is skipped, so its hang-up cannot be reported early. */
                 bool want_stdin = !stdin_eof && n_in == 0;
-                struct pollfd p[3] = {
+                struct pollfd p[4] = {
                         { .fd = want_stdin ? STDIN_FILENO : -1, .events = POLLIN },
-                        { .fd = fd, .events = POLLIN | (n_in > 0 ? POLLOUT : 0) },
+                        { .fd = out_fd, .events = POLLIN },
                         { .fd = sfd, .events = POLLIN },
+                        { .fd = n_in > 0 ? in_fd : -1, .events = POLLOUT },
                 };
 
-                if (poll(p, 3, -1) < 0) {
+                if (poll(p, 4, -1) < 0) {
                         if (errno == EINTR)
                                 continue;
                         r = log_error_errno(errno, "poll failed: %m");
@@ -187,9 +189,9 @@ int console_attach_fd(sd_bus *bus, const char *name, int fd, bool write) {
                                 }
                         }
                 }
-                if (n_in > 0 && (detach || (p[1].revents & POLLOUT))) {
-                        ssize_t k = detach ? (write_all(fd, in, n_in) < 0 ? -1 : (ssize_t) n_in)
-                                           : send(fd, in, n_in, MSG_DONTWAIT | MSG_NOSIGNAL);
+                if (n_in > 0 && (detach || (p[3].revents & (POLLOUT | POLLERR | POLLHUP)))) {
+                        ssize_t k = detach ? (write_all(in_fd, in, n_in) < 0 ? -1 : (ssize_t) n_in)
+                                           : send(in_fd, in, n_in, MSG_DONTWAIT | MSG_NOSIGNAL);
                         if (k < 0 && errno != EAGAIN) {
                                 r = log_error_errno(errno, "The console of zone %s went away: %m", name);
                                 break;
@@ -202,11 +204,11 @@ int console_attach_fd(sd_bus *bus, const char *name, int fd, bool write) {
                 if (stdin_eof && write && n_in == 0 && !shut) {
                         /* No more input (after the last bytes went out): the
                          * writer slot is released, the zone's output still comes. */
-                        (void) shutdown(fd, SHUT_WR);
+                        (void) shutdown(in_fd, SHUT_WR);
                         shut = true;
                 }
                 if (p[1].revents & (POLLIN | POLLHUP | POLLERR)) {
-                        ssize_t k = read(fd, out, sizeof out);
+                        ssize_t k = read(out_fd, out, sizeof out);
                         if (k < 0 && errno != EAGAIN && errno != EINTR) {
                                 r = log_error_errno(errno, "Reading the console of zone %s failed: %m", name);
                                 break;
@@ -234,22 +236,28 @@ int verb_zone_attach(int argc, char *argv[]) {
         static const struct option options[] = {
                 { "help", no_argument, NULL, 'h' },
                 { "read-only", no_argument, NULL, 'r' },
+                { "history", no_argument, NULL, 'H' },
                 {}
         };
         _cleanup_bus_ sd_bus *bus = NULL;
-        _cleanup_close_ int fd = -EBADF;
-        bool read_only = false;
+        _cleanup_close_ int fd = -EBADF, log_fd = -EBADF;
+        bool read_only = false, history = false;
         int c, r;
 
         optind = 0;
-        while ((c = getopt_long(argc, argv, "+hr", options, NULL)) >= 0)
+        while ((c = getopt_long(argc, argv, "+hrH", options, NULL)) >= 0)
                 switch (c) {
                 case 'h':
-                        printf("kratactl zone attach [--read-only] NAME\n\n"
-                               "Connect the terminal to the zone's console. Ctrl+] detaches.\n");
+                        printf("kratactl zone attach [--read-only] [--history] NAME\n\n"
+                               "Connect the terminal to the zone's console. Ctrl+] detaches.\n"
+                               "  -r --read-only   Only show output (another client may be writing)\n"
+                               "  -H --history     Show the scrollback first, then live output\n");
                         return EXIT_OK;
                 case 'r':
                         read_only = true;
+                        break;
+                case 'H':
+                        history = true;
                         break;
                 default:
                         return EXIT_USAGE;
@@ -261,10 +269,20 @@ int verb_zone_attach(int argc, char *argv[]) {
         r = bus_connect_system(&bus);
         if (r < 0)
                 return EXIT_UNAVAILABLE;
-        r = console_call_fd(bus, "OpenConsole", argv[optind], !read_only, &fd);
-        if (r < 0)
-                return r == -EBUSY ? EXIT_FAILURE_GENERIC : exit_code_from_errno(r);
-        r = console_attach_fd(bus, argv[optind], fd, !read_only);
+        /* With history, output comes from FollowLog (scrollback, then live,
+         * no gap) and OpenConsole's fd only carries input; the daemon never
+         * waits for a reader, so leaving its output unread costs nothing. */
+        if (!read_only || !history) {
+                r = console_call_fd(bus, "OpenConsole", argv[optind], !read_only, &fd);
+                if (r < 0)
+                        return exit_code_from_errno(r);
+        }
+        if (history) {
+                r = console_call_fd(bus, "FollowLog", argv[optind], -1, &log_fd);
+                if (r < 0)
+                        return exit_code_from_errno(r);
+        }
+        r = console_session(bus, argv[optind], history ? log_fd : fd, read_only ? -EBADF : fd);
         return r < 0 ? exit_code_from_errno(r) : EXIT_OK;
 }
 

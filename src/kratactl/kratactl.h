@@ -47,6 +47,9 @@ int verb_network(int argc, char *argv[]);
 /* console.c: `zone attach` and `zone logs` (krata-consoled clients). */
 int verb_zone_attach(int argc, char *argv[]);
 int verb_zone_logs(int argc, char *argv[]);
-/* Runs an interactive session on a console fd from OpenConsole (so `zone
- * launch --attach` can open it before unpausing); Ctrl+] detaches. */
-int console_attach_fd(sd_bus *bus, const char *name, int fd, bool write);
+/* Runs an interactive session: zone output read from out_fd, keys written
+ * to in_fd (-1: read-only); Ctrl+] detaches. For `zone launch --attach`:
+ * out_fd from FollowLog (replays everything since the zone started, so no
+ * early output is lost however late the attach), in_fd from
+ * OpenConsole(name, true); or one OpenConsole fd for both. */
+int console_session(sd_bus *bus, const char *name, int out_fd, int in_fd);

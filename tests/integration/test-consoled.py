@@ -44,15 +44,17 @@ try:
     follower, follower_out = spawn(["zone", "logs", "-f", "z1"], name="follow")
     reader, reader_out = spawn(["zone", "attach", "--read-only", "z1"], name="reader")
     wr, ww = os.pipe()
-    writer, writer_out = spawn(["zone", "attach", "z1"], stdin=wr, name="writer")
+    # The writer uses --history: output through FollowLog, input through
+    # OpenConsole (two clients), as `zone launch --attach` will.
+    writer, writer_out = spawn(["zone", "attach", "--history", "z1"], stdin=wr, name="writer")
     os.close(wr)
-    wait_for(lambda: list_zones()["z1"][2] == 3, "three clients attached")
+    wait_for(lambda: list_zones()["z1"][2] == 4, "four clients attached")
 
     second = subprocess.run(["kratactl", "zone", "attach", "z1"], stdin=subprocess.DEVNULL,
                             capture_output=True, text=True, timeout=10)
     check(second.returncode != 0 and "writer" in second.stderr,
           f"a second writer is refused ({second.stderr.strip()})")
-    check(list_zones()["z1"][2] == 3, "the refused writer left no client behind")
+    check(list_zones()["z1"][2] == 4, "the refused writer left no client behind")
 
     expected = b"".join(b"line %05d of the console test\r\n" % i for i in range(LINES))
     t0 = time.monotonic()
@@ -131,6 +133,8 @@ try:
         check(p.returncode == 0, f"{what} got EOF and exited 0 after the zone died")
     with open(follower_out, "rb") as f:
         check(f.read() == full, "logs -f saw every byte exactly once")
+    with open(writer_out, "rb") as f:
+        check(f.read() == full, "attach --history showed the history and everything after, exactly once")
     with open(reader_out, "rb") as f:
         data = f.read()
         check(data == expected + b"after resync\nz1 still served\n", "the read-only attach saw every line written after it attached")
