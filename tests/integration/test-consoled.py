@@ -123,6 +123,29 @@ try:
           f"the stalled reader skipped {len(flood) - len(got)} bytes, in order, no repeats, up to the end")
     console_call("UnregisterZone", "s", "z2")
 
+    # A writer that vanishes while its input is still queued (the guest is
+    # not reading): what it sent still arrives, once, when the guest reads.
+    g3 = Guest(ringdir, "z3")
+    console_call("RegisterZone", "su", "z3", 9)
+    blob = b"".join(b"queued %05d\n" % i for i in range(1000))  # 13000 bytes
+    rq, wq = os.pipe()
+    quitter = subprocess.Popen(["kratactl", "zone", "attach", "z3"], stdin=rq,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    os.close(rq)
+    os.write(wq, blob)
+    os.close(wq)
+    # The daemon holds 1 KiB in the ring and 4 KiB in its buffer; the rest
+    # sits in the socket. Wait until kratactl has handed everything over.
+    wait_for(lambda: g3.get(3076) == 1024, "the input ring to fill")
+    time.sleep(0.5)
+    quitter.kill()
+    quitter.wait()
+    got = g3.wait_input(blob, timeout=20, chunk=200, pause=0.005)
+    check(got == blob, "input queued by a writer that was killed arrives exactly once when the guest reads it")
+    wait_for(lambda: list_zones()["z3"][2] == 0, "the vanished writer to be released")
+    g3.die()
+    console_call("UnregisterZone", "s", "z3")
+
     # Death: every client sees EOF.
     g.die()
     for p, what in ((follower, "logs -f"), (reader, "read-only attach"), (writer, "writer attach")):
