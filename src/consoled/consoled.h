@@ -23,6 +23,7 @@
  * stop reading its socket, so back-pressure reaches the writer, no byte lost. */
 #define INPUT_BUFFER_MAX 4096
 #define JOURNAL_LINE_MAX 2048
+#define JOURNAL_LINES_PER_SEC 2000
 #define ZONES_MAX 4096
 #define CLIENTS_PER_ZONE_MAX 64
 
@@ -72,6 +73,9 @@ struct Zone {
         char line[JOURNAL_LINE_MAX];
         char line_msg[8 + JOURNAL_LINE_MAX]; /* "MESSAGE=" + line */
         char *zone_field;                    /* "ZONE=name" */
+        uint64_t journal_window;             /* start of the rate-limit second */
+        unsigned journal_lines;
+        uint64_t journal_suppressed;
         size_t n_line;
         uint64_t protocol_errors;
         bool dead;

@@ -7,6 +7,7 @@
 #include <sys/epoll.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
+#include <time.h>
 
 #include <systemd/sd-journal.h>
 
@@ -126,6 +127,31 @@ static void zone_flush_clients(Zone *z) {
         }
 }
 
+/* journald's socket is blocking: a zone flooding lines could hold the one
+ * loop every zone shares. Each zone gets JOURNAL_LINES_PER_SEC lines a
+ * second; the rest is counted (it is all still in the scrollback). */
+static bool zone_journal_ratelimit(Zone *z) {
+        uint64_t now = 0;
+
+        (void) sd_event_now(z->manager->event, CLOCK_MONOTONIC, &now);
+        if (now >= z->journal_window + 1000000) {
+                if (z->journal_suppressed > 0)
+                        (void) sd_journal_send("MESSAGE=Suppressed %" PRIu64 " lines of console output of zone %s "
+                                               "(more than %d a second); they are in its scrollback.",
+                                               z->journal_suppressed, z->name, JOURNAL_LINES_PER_SEC,
+                                               "%s", z->zone_field, "PRIORITY=4", NULL);
+                z->journal_window = now;
+                z->journal_lines = 0;
+                z->journal_suppressed = 0;
+        }
+        if (z->journal_lines < JOURNAL_LINES_PER_SEC) {
+                z->journal_lines++;
+                return true;
+        }
+        z->journal_suppressed++;
+        return false;
+}
+
 static void zone_journal(Zone *z, const uint8_t *data, size_t n) {
         Manager *m = z->manager;
 
@@ -151,7 +177,8 @@ static void zone_journal(Zone *z, const uint8_t *data, size_t n) {
                         { (char *) "PRIORITY=6", 10 },
                         { (char *) "SYSLOG_IDENTIFIER=krata-zone", 28 },
                 };
-                (void) sd_journal_sendv(v, ELEMENTSOF(v));
+                if (zone_journal_ratelimit(z))
+                        (void) sd_journal_sendv(v, ELEMENTSOF(v));
                 z->n_line = 0;
         }
 }
