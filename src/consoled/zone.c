@@ -191,8 +191,8 @@ static void zone_flush_input(Zone *z) {
                 return;
         n = console_ring_write_input(&z->ring, z->input, z->n_input);
         if (n == -EPROTO) {
-                z->protocol_errors++;
-                log_warning("Zone %s: the guest's input consumer index is inconsistent; resynchronised.", z->name);
+                if (z->protocol_errors++ < 10) /* a hostile guest must not flood our log */
+                        log_warning("Zone %s: the guest's input consumer index is inconsistent; resynchronised.", z->name);
                 n = console_ring_write_input(&z->ring, z->input, z->n_input);
         }
         if (n <= 0)
@@ -348,8 +348,12 @@ int zone_register(Manager *m, const char *name, uint32_t domid) {
                 return r;
         if (r > 0) {
                 r = sd_event_add_io(m->event, &m->watch_source, b->watch_fd, EPOLLIN, on_backend_watch, m);
-                if (r < 0)
-                        return log_error_errno(r, "Failed to watch for domain deaths: %m");
+                if (r < 0) {
+                        /* Without the death watch the backend is no use: open it again next time. */
+                        b->ops->close(b);
+                        b->opened = false;
+                        return backend_fail(b, r, "Failed to watch for domain deaths: %m");
+                }
         }
 
         z = calloc(1, sizeof *z);
