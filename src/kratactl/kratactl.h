@@ -3,6 +3,8 @@
 
 #include <stdbool.h>
 
+#include <systemd/sd-bus.h>
+
 /* Exit codes (documented in kratactl(1)). `zone launch --attach` exits with
  * the zone's own exit status instead. */
 enum {
@@ -42,10 +44,14 @@ int verb_image(int argc, char *argv[]);
 int verb_kernel(int argc, char *argv[]);
 int verb_network(int argc, char *argv[]);
 
-/* Console verbs of the zone group ("zone attach NAME", "zone logs NAME"),
- * provided by console.c (placeholders in console-placeholder.c).
+/* console.c: `zone attach` and `zone logs` (krata-consoled clients).
  * `zone launch --attach` calls verb_zone_attach(3, {"attach", "--history", NAME})
- * once the zone runs (it returns when the console closes, or EXIT_UNAVAILABLE),
- * or verb_zone_logs(2, {"logs", NAME}) when the zone ended before that. */
+ * once the zone runs, or verb_zone_logs(2, {"logs", NAME}) if it already ended. */
 int verb_zone_attach(int argc, char *argv[]);
 int verb_zone_logs(int argc, char *argv[]);
+/* Runs an interactive session: zone output read from out_fd, keys written
+ * to in_fd (-1: read-only); Ctrl+] detaches. For `zone launch --attach`:
+ * out_fd from FollowLog (replays everything since the zone started, so no
+ * early output is lost however late the attach), in_fd from
+ * OpenConsole(name, true); or one OpenConsole fd for both. */
+int console_session(sd_bus *bus, const char *name, int out_fd, int in_fd);

@@ -655,8 +655,8 @@ int verb_zone(int argc, char *argv[]) {
                 { "inspect", 2, -1, verb_inspect, "NAME|UUID...  show a zone's properties" },
                 { "stop", 2, -1, verb_stop_destroy, "[--kill] NAME|UUID...  stop zones" },
                 { "destroy", 2, -1, verb_stop_destroy, "NAME|UUID...  stop and remove zones" },
-                { "attach", 2, 2, verb_zone_attach, "NAME|UUID  attach to a zone's console" },
-                { "logs", 2, 2, verb_zone_logs, "NAME|UUID  print a zone's console log" },
+                { "attach", 2, -1, verb_zone_attach, "[-r] [-H] NAME  attach the terminal to a zone's console (Ctrl+] detaches)" },
+                { "logs", 2, -1, verb_zone_logs, "[-f] NAME  print a zone's console log" },
                 { "watch", 1, 1, verb_watch, "print zone changes as they happen" },
                 {}
         };
