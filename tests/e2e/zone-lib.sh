@@ -24,6 +24,12 @@ zone_image_push() {
 	rm -rf "$tmp"
 }
 
+# The zone kernel: dom0's own Debian kernel, installed as the system default once.
+zone_kernel_install() {
+	dx test -r /var/lib/krata/zone/kernel && return 0
+	dx sh -c 'kratactl kernel install-default --image=/boot/vmlinuz-$(uname -r) --modules=/lib/modules/$(uname -r)'
+}
+
 # What must come back to its baseline after every zone: domains, loop devices,
 # xenstore backends and /vm entries, supervisor leftovers.
 zone_leak_snapshot() {

@@ -8,7 +8,7 @@ scenario=zone-lifecycle
 . "$(dirname "$0")/zone-lib.sh"
 e2e_up || fail "tools/devhost up failed"
 zone_image_push || fail "could not push the test image"
-dx test -r /var/lib/krata/zone/kernel || fail "no zone kernel in dom0 (the boot chain installs /var/lib/krata/zone/kernel)"
+zone_kernel_install || fail "could not install the zone kernel"
 trap 'dx kratactl zone destroy e2e-exit e2e-run e2e-noimg e2e-nokern >/dev/null 2>&1 || true' EXIT
 base=$(zone_leak_snapshot)
 

@@ -6,6 +6,7 @@ scenario=zone-systemd
 . "$(dirname "$0")/zone-lib.sh"
 e2e_up || fail "tools/devhost up failed"
 zone_image_push || fail "could not push the test image"
+zone_kernel_install || fail "could not install the zone kernel"
 trap 'dx systemctl stop krata-zone@e2e-svc krata-zone@e2e-long >/dev/null 2>&1 || true; dx rm -f /etc/krata/zones/e2e-svc.zone /etc/krata/zones/e2e-long.zone' EXIT
 base=$(zone_leak_snapshot)
 

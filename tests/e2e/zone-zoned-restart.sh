@@ -7,6 +7,7 @@ scenario=zone-zoned-restart
 . "$(dirname "$0")/zone-lib.sh"
 e2e_up || fail "tools/devhost up failed"
 zone_image_push || fail "could not push the test image"
+zone_kernel_install || fail "could not install the zone kernel"
 trap 'dx kratactl zone destroy e2e-rs >/dev/null 2>&1 || true' EXIT
 base=$(zone_leak_snapshot)
 
