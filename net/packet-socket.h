@@ -1,0 +1,33 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#pragma once
+
+#include <linux/virtio_net.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+/* An AF_PACKET socket on one interface, with PACKET_VNET_HDR: every frame
+ * comes with a virtio_net_hdr saying whether its L4 checksum is unfinished
+ * (CHECKSUM_PARTIAL, as veth and netback hand over frames of a sender that
+ * offloads checksumming) and whether it is a GSO super-frame. We finish the
+ * checksum in userspace and give slirp the super-frame whole: its BSD TCP
+ * accepts segments larger than the MSS, which saves per-segment work. */
+
+#define PACKET_FRAME_MAX (65536 + 64)
+
+int packet_socket_open(int ifindex, int *ret_fd);
+/* Reads one frame into buf (PACKET_FRAME_MAX bytes). Returns its length,
+ * 0 for a frame to skip (our own outgoing frames, unsupported GSO types,
+ * broken checksum offsets), -EAGAIN when drained. */
+ssize_t packet_socket_recv(int fd, uint8_t *buf, size_t size);
+/* Sends one complete frame (checksums done). */
+ssize_t packet_socket_send(int fd, const void *frame, size_t len);
+
+/* Completes a CHECKSUM_PARTIAL frame: one's complement sum from csum_start
+ * to the end, stored at csum_start + csum_offset. Exposed for tests. */
+int packet_finish_checksum(uint8_t *frame, size_t len, const struct virtio_net_hdr *h);
+/* The Internet checksum helpers the DNS forwarder also uses. */
+uint32_t inet_csum_partial(const void *data, size_t len, uint32_t sum);
+uint16_t inet_csum_fold(uint32_t sum);
+/* Brings the interface up and returns its MTU. */
+int link_set_up(int ifindex, unsigned *ret_mtu);
