@@ -4,6 +4,7 @@
 #include <stdlib.h>
 
 #include "attach-options.h"
+#include "bus-polkit.h"
 #include "bus-util.h"
 #include "log.h"
 #include "networkd-bus.h"
@@ -53,6 +54,10 @@ static int method_attach_zone(sd_bus_message *msg, void *userdata, sd_bus_error 
         size_t n = 0;
         int r;
 
+        r = bus_verify_polkit_async(msg, "org.krata.network.manage", &m->polkit, error);
+        if (r <= 0)
+                return r < 0 ? r : 1; /* 0: polkit asked; the call comes back */
+
         r = sd_bus_message_read(msg, "ss", &zone, &ifname);
         if (r < 0)
                 return r;
@@ -87,6 +92,10 @@ static int method_detach_zone(sd_bus_message *msg, void *userdata, sd_bus_error 
         Manager *m = userdata;
         const char *zone;
         int r;
+
+        r = bus_verify_polkit_async(msg, "org.krata.network.manage", &m->polkit, error);
+        if (r <= 0)
+                return r < 0 ? r : 1; /* 0: polkit asked; the call comes back */
 
         r = sd_bus_message_read(msg, "s", &zone);
         if (r < 0)
@@ -188,6 +197,10 @@ static int method_add_port_forward(sd_bus_message *msg, void *userdata, sd_bus_e
         PortForward f;
         int r;
 
+        r = bus_verify_polkit_async(msg, "org.krata.network.manage", &m->polkit, error);
+        if (r <= 0)
+                return r < 0 ? r : 1; /* 0: polkit asked; the call comes back */
+
         r = read_forward_args(msg, m, true, &a, &f, error);
         if (r <= 0)
                 return r;
@@ -209,6 +222,10 @@ static int method_remove_port_forward(sd_bus_message *msg, void *userdata, sd_bu
         Attachment *a;
         PortForward f;
         int r;
+
+        r = bus_verify_polkit_async(msg, "org.krata.network.manage", &m->polkit, error);
+        if (r <= 0)
+                return r < 0 ? r : 1; /* 0: polkit asked; the call comes back */
 
         r = read_forward_args(msg, m, false, &a, &f, error);
         if (r <= 0)

@@ -95,7 +95,7 @@ Attachment *manager_find_forward(Manager *m, ForwardProtocol proto, uint16_t hos
 }
 
 bool manager_is_idle(Manager *m) {
-        return !m->attachments;
+        return !m->attachments && polkit_registry_busy(m->polkit) <= 0;
 }
 
 static void manager_unlink(Manager *m, Attachment *a) {
@@ -404,6 +404,7 @@ Manager *manager_free(Manager *m) {
         address_pool_done(&m->pool);
         network_config_done(&m->config);
         free(m->state_path);
+        polkit_registry_free(m->polkit);
         sd_bus_flush_close_unref(m->bus);
         sd_event_unref(m->event);
         free(m);

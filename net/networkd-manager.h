@@ -5,6 +5,7 @@
 #include <systemd/sd-event.h>
 
 #include "address-pool.h"
+#include "bus-polkit.h"
 #include "attachment.h"
 #include "link-watch.h"
 #include "networkd-config.h"
@@ -23,6 +24,7 @@ typedef struct PollEntry {
 struct Manager {
         sd_event *event;
         sd_bus *bus;
+        PolkitRegistry *polkit;
         NetworkConfig config;
         AddressPool pool;
         LinkWatch *link_watch;
