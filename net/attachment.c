@@ -16,14 +16,19 @@
  * keep one sd-event io source per slirp socket; before the loop sleeps (the
  * packet source's prepare callback) a zone whose slirp state changed refills
  * its sources' event masks and its timeout. A ready socket records its revents
- * and turns its source off (epoll is level-triggered) until a deferred
- * slirp_pollfds_poll has consumed them. Every zone has its own slirp instance,
+ * and schedules one deferred slirp_pollfds_poll for its zone, which consumes
+ * the revents of every socket that became ready in the same epoll round. The
+ * defer source was pending before a level-triggered fd can be reported again,
+ * so sd-event's ordering runs it first and nothing spins. Every zone has its own slirp instance,
  * fds and sources on the one loop, and every callback does a bounded amount of
  * work, so sd-event's round robin among pending sources keeps one busy zone
  * from stalling another; slirp instances are independent, so one thread is
  * enough and needs no locking. */
 
 #define FRAMES_PER_WAKEUP 64
+/* slirp's delayed ACKs run on a 2 ms timer: sd-event's default accuracy (an
+ * accuracy of 0 means 250 ms of coalescing) would stall TCP. */
+#define TIMER_ACCURACY_USEC 1
 
 typedef struct SlirpTimer {
         Attachment *attachment;
@@ -91,7 +96,7 @@ static void *cb_timer_new_opaque(SlirpTimerId id, void *cb_opaque, void *opaque)
         if (!t)
                 return NULL;
         *t = (SlirpTimer) { .attachment = a, .id = id, .cb_opaque = cb_opaque };
-        if (sd_event_add_time(a->manager->event, &t->source, CLOCK_MONOTONIC, UINT64_MAX, 0,
+        if (sd_event_add_time(a->manager->event, &t->source, CLOCK_MONOTONIC, UINT64_MAX, TIMER_ACCURACY_USEC,
                               on_slirp_timer, t) < 0) {
                 free(t);
                 return NULL;
@@ -166,7 +171,6 @@ static int on_slirp_fd(sd_event_source *s, int fd, uint32_t revents, void *userd
         PollEntry *e = userdata;
 
         e->revents |= epoll_to_slirp(revents);
-        (void) sd_event_source_set_enabled(s, SD_EVENT_OFF);
         (void) sd_event_source_set_enabled(e->attachment->poll_source, SD_EVENT_ONESHOT);
         return 0;
 }
@@ -256,11 +260,21 @@ static void attachment_refill(Attachment *a) {
                         (void) sd_event_source_set_enabled(e->source, SD_EVENT_OFF);
         }
 
-        if (timeout == UINT32_MAX)
-                (void) sd_event_source_set_enabled(a->timeout_source, SD_EVENT_OFF);
-        else {
-                (void) sd_event_source_set_time(a->timeout_source, now_ns() / 1000 + (uint64_t) timeout * 1000);
-                (void) sd_event_source_set_enabled(a->timeout_source, SD_EVENT_ONESHOT);
+        /* slirp's timeout is "poll again no later than": an armed earlier
+         * deadline already does, and re-arming it every round would cost a
+         * timerfd_settime() per loop iteration. */
+        if (timeout != UINT32_MAX) {
+                uint64_t deadline = now_ns() / 1000 + (uint64_t) timeout * 1000;
+                int enabled = SD_EVENT_OFF;
+                uint64_t armed = UINT64_MAX;
+
+                (void) sd_event_source_get_enabled(a->timeout_source, &enabled);
+                if (enabled != SD_EVENT_OFF)
+                        (void) sd_event_source_get_time(a->timeout_source, &armed);
+                if (armed > deadline) {
+                        (void) sd_event_source_set_time(a->timeout_source, deadline);
+                        (void) sd_event_source_set_enabled(a->timeout_source, SD_EVENT_ONESHOT);
+                }
         }
         a->dirty = false;
 }
@@ -508,7 +522,8 @@ int attachment_start(Attachment *a) {
         if (r >= 0)
                 r = sd_event_source_set_enabled(a->poll_source, SD_EVENT_OFF);
         if (r >= 0)
-                r = sd_event_add_time(m->event, &a->timeout_source, CLOCK_MONOTONIC, UINT64_MAX, 0, on_timeout, a);
+                r = sd_event_add_time(m->event, &a->timeout_source, CLOCK_MONOTONIC, UINT64_MAX, TIMER_ACCURACY_USEC,
+                                      on_timeout, a);
         if (r < 0) {
                 attachment_stop(a);
                 a->state = ATTACHMENT_FAILED;

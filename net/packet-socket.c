@@ -41,15 +41,32 @@ int packet_socket_open(int ifindex, int *ret_fd) {
 
 uint32_t inet_csum_partial(const void *data, size_t len, uint32_t sum) {
         const uint8_t *p = data;
-        uint64_t s = sum;
+        uint64_t s = 0;
+        uint32_t native;
 
-        while (len >= 2) {
-                s += (uint32_t) p[0] << 8 | p[1];
+        /* RFC 1071: the one's complement sum does not care about byte order,
+         * so add native 32-bit words and swap once at the end. */
+        for (; len >= 4; p += 4, len -= 4) {
+                uint32_t w;
+                memcpy(&w, p, 4);
+                s += w;
+        }
+        if (len >= 2) {
+                uint16_t w;
+                memcpy(&w, p, 2);
+                s += w;
                 p += 2;
                 len -= 2;
         }
-        if (len)
-                s += (uint32_t) p[0] << 8;
+        if (len) {
+                uint16_t w = 0;
+                memcpy(&w, p, 1); /* the odd byte is the high byte in network order */
+                s += w;
+        }
+        while (s >> 16)
+                s = (s & 0xffff) + (s >> 16);
+        native = ntohs((uint16_t) s); /* now a network-order (numeric) sum */
+        s = (uint64_t) native + sum;
         while (s >> 32)
                 s = (s & 0xffffffff) + (s >> 32);
         return (uint32_t) s;
