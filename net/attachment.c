@@ -15,11 +15,12 @@
 /* slirp and sd-event: slirp wants "fill pollfds, poll, report revents". We
  * keep one sd-event io source per slirp socket; before the loop sleeps (the
  * packet source's prepare callback) a zone whose slirp state changed refills
- * its sources' event masks and its timeout. A ready socket records its revents
- * and schedules one deferred slirp_pollfds_poll for its zone, which consumes
- * the revents of every socket that became ready in the same epoll round. The
- * defer source was pending before a level-triggered fd can be reported again,
- * so sd-event's ordering runs it first and nothing spins. Every zone has its own slirp instance,
+ * its sources' event masks and its timeout. A ready socket records its revents,
+ * turns its source off and schedules one deferred slirp_pollfds_poll for its
+ * zone, which consumes the revents of every socket that became ready in the
+ * same epoll round. The source stays off until the next refill: epoll is
+ * level-triggered, and a second, stale report would make slirp read a drained
+ * UDP socket, take EAGAIN for an error and send the zone an ICMP unreachable. Every zone has its own slirp instance,
  * fds and sources on the one loop, and every callback does a bounded amount of
  * work, so sd-event's round robin among pending sources keeps one busy zone
  * from stalling another; slirp instances are independent, so one thread is
@@ -171,6 +172,7 @@ static int on_slirp_fd(sd_event_source *s, int fd, uint32_t revents, void *userd
         PollEntry *e = userdata;
 
         e->revents |= epoll_to_slirp(revents);
+        (void) sd_event_source_set_enabled(s, SD_EVENT_OFF);
         (void) sd_event_source_set_enabled(e->attachment->poll_source, SD_EVENT_ONESHOT);
         return 0;
 }
