@@ -20,11 +20,11 @@
  * zone, which consumes the revents of every socket that became ready in the
  * same epoll round. The source stays off until the next refill: epoll is
  * level-triggered, and a second, stale report would make slirp read a drained
- * UDP socket, take EAGAIN for an error and send the zone an ICMP unreachable. Every zone has its own slirp instance,
- * fds and sources on the one loop, and every callback does a bounded amount of
- * work, so sd-event's round robin among pending sources keeps one busy zone
- * from stalling another; slirp instances are independent, so one thread is
- * enough and needs no locking. */
+ * UDP socket, take EAGAIN for an error and send the zone an ICMP unreachable.
+ * Every zone has its own slirp instance, fds and sources on the one loop, and
+ * every callback does a bounded amount of work, so sd-event's round robin
+ * among pending sources keeps one busy zone from stalling another; slirp
+ * instances are independent, so one thread is enough and needs no locking. */
 
 #define FRAMES_PER_WAKEUP 64
 /* slirp's delayed ACKs run on a 2 ms timer: sd-event's default accuracy (an
