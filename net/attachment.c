@@ -15,18 +15,23 @@
 /* slirp and sd-event: slirp wants "fill pollfds, poll, report revents". We
  * keep one sd-event io source per slirp socket; before the loop sleeps (the
  * packet source's prepare callback) a zone whose slirp state changed refills
- * its sources' event masks and its timeout. A ready socket records its revents,
- * turns its source off and schedules one deferred slirp_pollfds_poll for its
- * zone, which consumes the revents of every socket that became ready in the
- * same epoll round. The source stays off until the next refill: epoll is
- * level-triggered, and a second, stale report would make slirp read a drained
- * UDP socket, take EAGAIN for an error and send the zone an ICMP unreachable.
+ * its sources' event masks and its timeout. When a socket is reported ready:
+ * - a zone with few sockets runs slirp_pollfds_poll right away (one O(n)
+ *   pass is cheaper than another trip through the loop);
+ * - a zone with many records the revents, turns the source off and schedules
+ *   one deferred slirp_pollfds_poll that consumes the revents of every socket
+ *   reported in the same epoll round. The source stays off until the next
+ *   refill: epoll is level-triggered, and a second, stale report would make
+ *   slirp read a drained UDP socket, take EAGAIN for an error and send the
+ *   zone an ICMP unreachable.
  * Every zone has its own slirp instance, fds and sources on the one loop, and
  * every callback does a bounded amount of work, so sd-event's round robin
  * among pending sources keeps one busy zone from stalling another; slirp
  * instances are independent, so one thread is enough and needs no locking. */
 
 #define FRAMES_PER_WAKEUP 64
+/* Up to this many slirp sockets, a ready socket is served at once. */
+#define DIRECT_POLL_MAX 32
 /* slirp's delayed ACKs run on a 2 ms timer: sd-event's default accuracy (an
  * accuracy of 0 means 250 ms of coalescing) would stall TCP. */
 #define TIMER_ACCURACY_USEC 1
@@ -168,12 +173,38 @@ static int epoll_to_slirp(uint32_t revents) {
                (revents & EPOLLHUP ? SLIRP_POLL_HUP : 0);
 }
 
+static int cb_get_revents(int idx, void *opaque) {
+        Attachment *a = opaque;
+        PollEntry *e;
+
+        if (idx < 0 || (size_t) idx >= a->n_pollfds)
+                return 0;
+        e = manager_poll_entry(a->manager, a->pollfds[idx]);
+        return e && e->attachment == a ? e->revents : 0;
+}
+
+static void attachment_poll(Attachment *a) {
+        slirp_pollfds_poll(a->slirp, 0, cb_get_revents, a);
+        for (size_t i = 0; i < a->n_pollfds; i++) {
+                PollEntry *e = manager_poll_entry(a->manager, a->pollfds[i]);
+                if (e && e->attachment == a)
+                        e->revents = 0;
+        }
+        a->dirty = true;
+}
+
 static int on_slirp_fd(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
         PollEntry *e = userdata;
 
+        Attachment *a = e->attachment;
+
         e->revents |= epoll_to_slirp(revents);
+        if (a->n_pollfds <= DIRECT_POLL_MAX) {
+                attachment_poll(a);
+                return 0;
+        }
         (void) sd_event_source_set_enabled(s, SD_EVENT_OFF);
-        (void) sd_event_source_set_enabled(e->attachment->poll_source, SD_EVENT_ONESHOT);
+        (void) sd_event_source_set_enabled(a->poll_source, SD_EVENT_ONESHOT);
         return 0;
 }
 
@@ -208,26 +239,6 @@ static int cb_add_poll(int fd, int events, void *opaque) {
         e->generation = a->generation;
         a->pollfds[a->n_pollfds] = fd;
         return (int) a->n_pollfds++;
-}
-
-static int cb_get_revents(int idx, void *opaque) {
-        Attachment *a = opaque;
-        PollEntry *e;
-
-        if (idx < 0 || (size_t) idx >= a->n_pollfds)
-                return 0;
-        e = manager_poll_entry(a->manager, a->pollfds[idx]);
-        return e && e->attachment == a ? e->revents : 0;
-}
-
-static void attachment_poll(Attachment *a) {
-        slirp_pollfds_poll(a->slirp, 0, cb_get_revents, a);
-        for (size_t i = 0; i < a->n_pollfds; i++) {
-                PollEntry *e = manager_poll_entry(a->manager, a->pollfds[i]);
-                if (e && e->attachment == a)
-                        e->revents = 0;
-        }
-        a->dirty = true;
 }
 
 static int on_poll(sd_event_source *s, void *userdata) {
