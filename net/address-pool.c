@@ -7,54 +7,39 @@
 #include "address-pool.h"
 #include "string-util.h"
 
-static int split_prefix(const char *s, size_t max_addr_len, char *addr, unsigned *ret_len) {
+/* "ADDR/LEN" of family af: length within [min_len, max_len], host bits zero. */
+static int parse_prefix(int af, const char *s, unsigned min_len, unsigned max_len, void *ret, unsigned *ret_len) {
+        char addr[INET6_ADDRSTRLEN];
+        uint8_t bytes[16];
+        size_t n_bits = af == AF_INET ? 32 : 128;
         const char *slash;
         unsigned len;
 
         if (isempty(s))
                 return -EINVAL;
         slash = strchr(s, '/');
-        if (!slash || (size_t) (slash - s) >= max_addr_len || slash == s)
+        if (!slash || slash == s || (size_t) (slash - s) >= sizeof addr)
                 return -EINVAL;
         memcpy(addr, s, slash - s);
         addr[slash - s] = 0;
-        if (safe_atou(slash + 1, &len) < 0)
+        if (safe_atou(slash + 1, &len) < 0 || inet_pton(af, addr, bytes) != 1)
                 return -EINVAL;
+        if (len < min_len || len > max_len)
+                return -ERANGE;
+        for (size_t bit = len; bit < n_bits; bit++)
+                if (bytes[bit / 8] & (0x80 >> (bit % 8)))
+                        return -EINVAL; /* host bits set */
+        memcpy(ret, bytes, n_bits / 8);
         *ret_len = len;
         return 0;
 }
 
 int parse_prefix4(const char *s, struct in_addr *ret, unsigned *ret_len) {
-        char addr[INET_ADDRSTRLEN];
-        struct in_addr a;
-        unsigned len;
-
-        if (split_prefix(s, sizeof addr, addr, &len) < 0 || inet_pton(AF_INET, addr, &a) != 1)
-                return -EINVAL;
-        if (len < 8 || len > ZONE_PREFIXLEN4 - 2)
-                return -ERANGE;
-        if (ntohl(a.s_addr) & ((1u << (32 - len)) - 1))
-                return -EINVAL; /* host bits set */
-        *ret = a;
-        *ret_len = len;
-        return 0;
+        return parse_prefix(AF_INET, s, 8, ZONE_PREFIXLEN4 - 2, ret, ret_len);
 }
 
 int parse_prefix6(const char *s, struct in6_addr *ret, unsigned *ret_len) {
-        char addr[INET6_ADDRSTRLEN];
-        struct in6_addr a;
-        unsigned len;
-
-        if (split_prefix(s, sizeof addr, addr, &len) < 0 || inet_pton(AF_INET6, addr, &a) != 1)
-                return -EINVAL;
-        if (len < 16 || len > ZONE_PREFIXLEN6 - 4)
-                return -ERANGE;
-        for (unsigned bit = len; bit < 128; bit++)
-                if (a.s6_addr[bit / 8] & (0x80 >> (bit % 8)))
-                        return -EINVAL;
-        *ret = a;
-        *ret_len = len;
-        return 0;
+        return parse_prefix(AF_INET6, s, 16, ZONE_PREFIXLEN6 - 4, ret, ret_len);
 }
 
 int address_pool_init(AddressPool *p, struct in_addr prefix4, unsigned len4,
