@@ -11,7 +11,9 @@
  * (CHECKSUM_PARTIAL, as veth and netback hand over frames of a sender that
  * offloads checksumming) and whether it is a GSO super-frame. We finish the
  * checksum in userspace and give slirp the super-frame whole: its BSD TCP
- * accepts segments larger than the MSS, which saves per-segment work. */
+ * accepts segments larger than the MSS, which saves per-segment work.
+ * Towards the zone the header is used the other way round (see
+ * packet_socket_send()). */
 
 #define PACKET_FRAME_MAX (65536 + 64)
 
@@ -20,7 +22,8 @@ int packet_socket_open(int ifindex, int *ret_fd);
  * 0 for a frame to skip (our own outgoing frames, unsupported GSO types,
  * broken checksum offsets), -EAGAIN when drained. */
 ssize_t packet_socket_recv(int fd, uint8_t *buf, size_t size);
-/* Sends one complete frame (checksums done). */
+/* Sends one complete frame (checksums done). TCP and UDP frames go out as
+ * CHECKSUM_PARTIAL so the zone's kernel does not verify them again. */
 ssize_t packet_socket_send(int fd, const void *frame, size_t len);
 
 /* Completes a CHECKSUM_PARTIAL frame: one's complement sum from csum_start

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <unistd.h>
 #include <cmocka.h>
 
 #include "address-pool.h"
@@ -267,6 +268,58 @@ static void test_finish_checksum(void **state) {
         assert_int_equal(packet_finish_checksum(f, sizeof f, &h), 0);
 }
 
+/* Frames to the zone leave as CHECKSUM_PARTIAL; finishing them must give
+ * back exactly what slirp built. A datagram socketpair stands in for the
+ * packet socket. */
+static void test_send_partial(void **state) {
+        uint8_t f[14 + 40 + 20 + 7] = {}, got[sizeof f + sizeof(struct virtio_net_hdr)];
+        uint8_t *ip6 = f + 14, *tcp = ip6 + 40;
+        struct virtio_net_hdr h;
+        uint32_t sum;
+        uint16_t c;
+        int sv[2];
+
+        f[12] = 0x86;
+        f[13] = 0xdd;
+        ip6[0] = 0x60;
+        ip6[5] = 27; /* payload length */
+        ip6[6] = 6;  /* TCP */
+        ip6[7] = 64;
+        for (int i = 0; i < 32; i++)
+                ip6[8 + i] = (uint8_t) (i * 7 + 1);
+        tcp[1] = 80;
+        tcp[3] = 99;
+        tcp[12] = 5 << 4;
+        memcpy(tcp + 20, "payload", 7);
+        /* the complete checksum, as slirp writes it */
+        sum = ref_csum(ip6 + 8, 32, 6 + 27);
+        c = inet_csum_fold(ref_csum(tcp, 27, sum));
+        tcp[16] = (uint8_t) (c >> 8);
+        tcp[17] = (uint8_t) c;
+
+        assert_int_equal(socketpair(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0, sv), 0);
+        assert_int_equal(packet_socket_send(sv[0], f, sizeof f), (ssize_t) sizeof f);
+        assert_int_equal(recv(sv[1], got, sizeof got, 0), (ssize_t) sizeof got);
+        memcpy(&h, got, sizeof h);
+        assert_true(h.flags & VIRTIO_NET_HDR_F_NEEDS_CSUM);
+        assert_int_equal(h.csum_start, 54);
+        assert_int_equal(h.csum_offset, 16);
+        assert_memory_not_equal(got + sizeof h, f, sizeof f); /* field holds the pseudo sum now */
+        assert_int_equal(packet_finish_checksum(got + sizeof h, sizeof f, &h), 0);
+        assert_memory_equal(got + sizeof h, f, sizeof f);
+
+        /* Anything else goes out complete and unflagged. */
+        f[12] = 0x08;
+        f[13] = 0x06; /* ARP */
+        assert_int_equal(packet_socket_send(sv[0], f, sizeof f), (ssize_t) sizeof f);
+        assert_int_equal(recv(sv[1], got, sizeof got, 0), (ssize_t) sizeof got);
+        memcpy(&h, got, sizeof h);
+        assert_int_equal(h.flags, 0);
+        assert_memory_equal(got + sizeof h, f, sizeof f);
+        close(sv[0]);
+        close(sv[1]);
+}
+
 /* a{sv} options, through a real sd-bus message. */
 static sd_bus *test_bus(void) {
         sd_bus *bus = NULL;
@@ -369,6 +422,7 @@ int main(void) {
                 cmocka_unit_test(test_resolv_conf),
                 cmocka_unit_test(test_checksum),
                 cmocka_unit_test(test_finish_checksum),
+                cmocka_unit_test(test_send_partial),
                 cmocka_unit_test(test_attach_options),
         };
         log_set_max_level(LOG_CRIT); /* the refusals are expected */
