@@ -75,7 +75,7 @@ static int method_attach_zone(sd_bus_message *msg, void *userdata, sd_bus_error 
         if (r == -ENOSPC)
                 return sd_bus_error_setf(error, SD_BUS_ERROR_LIMITS_EXCEEDED, "No free address for zone %s: the pool is full.", zone);
         if (r == -EADDRINUSE)
-                return sd_bus_error_setf(error, "org.freedesktop.DBus.Error.AddressInUse", "Zone %s: a requested host port is forwarded to another zone.", zone);
+                return sd_bus_error_setf(error, "org.freedesktop.DBus.Error.AddressInUse", "Zone %s: a requested host port is taken (forwarded to another zone or in use on the host).", zone);
         if (r < 0)
                 return sd_bus_error_set_errnof(error, -r, "Failed to attach zone %s: %s", zone, strerror(-r));
         log_info("Zone %s attached to %s (%s).", zone, ifname, attachment_state_to_string(a->state));

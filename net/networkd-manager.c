@@ -299,6 +299,7 @@ int manager_attach(Manager *m, const char *zone, const char *ifname, const Attac
         }
 
         a = manager_find(m, zone);
+        bool created = !a;
         if (a) {
                 /* Re-attach: same addresses; a new interface (a relaunched zone's vif) moves it. */
                 bool restart = a->options.allow_host_loopback != opts->allow_host_loopback ||
@@ -321,12 +322,22 @@ int manager_attach(Manager *m, const char *zone, const char *ifname, const Attac
                 a->next = m->attachments;
                 m->attachments = a;
         }
+        /* Start first, so that forwards bind now and a taken port fails the call. */
+        (void) attachment_start(a);
         for (size_t i = 0; i < n_forwards; i++) {
                 r = attachment_add_forward(a, &forwards[i]);
-                if (r < 0 && r != -EEXIST)
-                        log_warning_errno(r, "Zone %s: port forward %u not set up: %m", zone, forwards[i].host_port);
+                if (r == -EEXIST)
+                        continue;
+                if (r < 0) {
+                        log_warning_errno(r, "Zone %s: cannot forward host port %s/%u: %m", zone,
+                                          forward_protocol_to_string(forwards[i].protocol), forwards[i].host_port);
+                        if (created)
+                                (void) manager_detach(m, zone);
+                        else
+                                (void) manager_save_state(m);
+                        return r;
+                }
         }
-        (void) attachment_start(a);
         (void) manager_save_state(m);
         if (ret)
                 *ret = a;

@@ -198,6 +198,13 @@ ok "a restarted daemon restores zones, addresses and forwards"
 if call AttachZone 'ssa{sv}' 'Bad!' vz1 0 >/dev/null 2>&1; then fail "bad zone name accepted"; fi
 if call AttachZone 'ssa{sv}' z3 vz3 1 frobnicate b true >/dev/null 2>&1; then fail "unknown option accepted"; fi
 if call DetachZone s nope >/dev/null 2>&1; then fail "detaching an unknown zone succeeded"; fi
+# A forward of a host port some host process listens on fails the attach.
+ip link add vz3 type veth peer name vz3p
+if call AttachZone 'ssa{sv}' z3 vz3 1 port-forwards 'a(sqq)' 1 tcp 7002 80 >/dev/null 2>&1; then
+  fail "a forward of a taken host port was accepted"
+fi
+[ -z "$(call ListAttachments | jq -r '.data[0][] | select(.[0]=="z3") | .[0]')" ] || fail "z3 left attached"
+ip link del vz3
 ok "bad requests are refused"
 
 call DetachZone s z1 >/dev/null && call DetachZone s z2 >/dev/null || fail "DetachZone"
