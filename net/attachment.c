@@ -306,10 +306,10 @@ static int send_frame(const void *frame, size_t len, void *userdata) {
 
 static int on_packet(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
         Attachment *a = userdata;
-        uint8_t *buf = a->manager->frame;
+        PacketBatch *b = a->manager->rx;
 
-        for (int i = 0; i < FRAMES_PER_WAKEUP; i++) {
-                ssize_t n = packet_socket_recv(fd, buf, PACKET_FRAME_MAX);
+        for (int round = 0; round < FRAMES_PER_WAKEUP / PACKET_BATCH; round++) {
+                int n = packet_socket_recv_batch(fd, b);
                 if (n == -EAGAIN || n == -EINTR)
                         break;
                 if (n < 0) {
@@ -319,16 +319,21 @@ static int on_packet(sd_event_source *s, int fd, uint32_t revents, void *userdat
                         attachment_stop(a);
                         return 0;
                 }
-                if (n == 0) {
-                        a->counters.dropped++;
-                        continue;
+                for (int i = 0; i < n; i++) {
+                        size_t len = b->len[i];
+                        if (len == 0) {
+                                a->counters.dropped++;
+                                continue;
+                        }
+                        a->counters.rx_frames++;
+                        a->counters.rx_bytes += len;
+                        if (dns_forwarder_handle(a->dns, b->buf[i], len, &a->addresses.gateway4,
+                                                 a->options.ipv6 ? &a->addresses.gateway6 : NULL))
+                                continue;
+                        slirp_input(a->slirp, b->buf[i], (int) len);
                 }
-                a->counters.rx_frames++;
-                a->counters.rx_bytes += (uint64_t) n;
-                if (dns_forwarder_handle(a->dns, buf, (size_t) n, &a->addresses.gateway4,
-                                         a->options.ipv6 ? &a->addresses.gateway6 : NULL))
-                        continue;
-                slirp_input(a->slirp, buf, (int) n);
+                if (n < PACKET_BATCH)
+                        break; /* drained */
         }
         a->dirty = true;
         return 0;

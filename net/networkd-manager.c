@@ -378,6 +378,8 @@ int manager_new(Manager **ret) {
                                       &m->config.prefix6, m->config.prefixlen6);
         if (r >= 0)
                 r = sd_event_default(&m->event);
+        if (r >= 0 && !(m->rx = packet_batch_new()))
+                r = -ENOMEM;
         if (r < 0) {
                 manager_free(m);
                 return r;
@@ -412,6 +414,7 @@ Manager *manager_free(Manager *m) {
         for (size_t fd = 0; fd < m->fd_table_size; fd++)
                 manager_poll_entry_free(m, (int) fd);
         free(m->fd_table);
+        free(m->rx);
         address_pool_done(&m->pool);
         network_config_done(&m->config);
         free(m->state_path);

@@ -32,7 +32,7 @@ struct Manager {
         char *state_path;
         PollEntry **fd_table;
         size_t fd_table_size;
-        uint8_t frame[PACKET_FRAME_MAX]; /* receive buffer; one thread */
+        PacketBatch *rx; /* receive buffers, shared: one thread */
 };
 
 int manager_new(Manager **ret);

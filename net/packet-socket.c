@@ -4,6 +4,7 @@
 #include <linux/if_packet.h>
 #include <netinet/in.h>
 #include <stdbool.h>
+#include <stdlib.h>
 #include <net/ethernet.h>
 #include <net/if.h>
 #include <string.h>
@@ -98,31 +99,16 @@ int packet_finish_checksum(uint8_t *frame, size_t len, const struct virtio_net_h
         return 0;
 }
 
-ssize_t packet_socket_recv(int fd, uint8_t *buf, size_t size) {
-        struct virtio_net_hdr h;
-        struct sockaddr_ll sll;
-        struct iovec iov[2] = {
-                { .iov_base = &h, .iov_len = sizeof h },
-                { .iov_base = buf, .iov_len = size },
-        };
-        struct msghdr msg = {
-                .msg_name = &sll,
-                .msg_namelen = sizeof sll,
-                .msg_iov = iov,
-                .msg_iovlen = 2,
-        };
-        ssize_t n;
-
-        n = recvmsg(fd, &msg, MSG_DONTWAIT | MSG_TRUNC);
-        if (n < 0)
-                return -errno;
-        if (sll.sll_pkttype == PACKET_OUTGOING)
+/* What a received frame needs before slirp sees it; 0 means skip it. */
+static size_t frame_fixup(const struct sockaddr_ll *sll, const struct virtio_net_hdr *h, uint8_t *buf,
+                          size_t n, size_t size) {
+        if (sll->sll_pkttype == PACKET_OUTGOING)
                 return 0;
-        if ((size_t) n < sizeof h + ETHER_HDR_LEN || (size_t) n - sizeof h > size)
+        if (n < sizeof *h + ETHER_HDR_LEN || n - sizeof *h > size)
                 return 0; /* runt or truncated */
-        n -= sizeof h;
+        n -= sizeof *h;
 
-        switch (h.gso_type & ~VIRTIO_NET_HDR_GSO_ECN) {
+        switch (h->gso_type & ~VIRTIO_NET_HDR_GSO_ECN) {
         case VIRTIO_NET_HDR_GSO_NONE:
         case VIRTIO_NET_HDR_GSO_TCPV4:
         case VIRTIO_NET_HDR_GSO_TCPV6:
@@ -131,8 +117,40 @@ ssize_t packet_socket_recv(int fd, uint8_t *buf, size_t size) {
         default:
                 return 0; /* UDP segmentation offload: not produced without UDP_SEGMENT */
         }
-        if (packet_finish_checksum(buf, (size_t) n, &h) < 0)
+        if (packet_finish_checksum(buf, n, h) < 0)
                 return 0;
+        return n;
+}
+
+PacketBatch *packet_batch_new(void) {
+        PacketBatch *b = calloc(1, sizeof *b);
+
+        if (!b)
+                return NULL;
+        for (size_t i = 0; i < PACKET_BATCH; i++) {
+                b->iov[i][0] = (struct iovec) { .iov_base = &b->hdr[i], .iov_len = sizeof b->hdr[i] };
+                b->iov[i][1] = (struct iovec) { .iov_base = b->buf[i], .iov_len = PACKET_FRAME_MAX };
+        }
+        return b;
+}
+
+int packet_socket_recv_batch(int fd, PacketBatch *b) {
+        int n;
+
+        for (size_t i = 0; i < PACKET_BATCH; i++)
+                b->msgs[i] = (struct mmsghdr) {
+                        .msg_hdr = {
+                                .msg_name = &b->sll[i],
+                                .msg_namelen = sizeof b->sll[i],
+                                .msg_iov = b->iov[i],
+                                .msg_iovlen = 2,
+                        },
+                };
+        n = recvmmsg(fd, b->msgs, PACKET_BATCH, MSG_DONTWAIT | MSG_TRUNC, NULL);
+        if (n < 0)
+                return -errno;
+        for (int i = 0; i < n; i++)
+                b->len[i] = frame_fixup(&b->sll[i], &b->hdr[i], b->buf[i], b->msgs[i].msg_len, PACKET_FRAME_MAX);
         return n;
 }
 

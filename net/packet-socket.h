@@ -1,7 +1,10 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #pragma once
 
+#include <linux/if_packet.h>
 #include <linux/virtio_net.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -18,10 +21,24 @@
 #define PACKET_FRAME_MAX (65536 + 64)
 
 int packet_socket_open(int ifindex, int *ret_fd);
-/* Reads one frame into buf (PACKET_FRAME_MAX bytes). Returns its length,
- * 0 for a frame to skip (our own outgoing frames, unsupported GSO types,
- * broken checksum offsets), -EAGAIN when drained. */
-ssize_t packet_socket_recv(int fd, uint8_t *buf, size_t size);
+/* Frames are read PACKET_BATCH at a time with recvmmsg(): fewer syscalls,
+ * and a short batch says the socket is drained without another call. */
+#define PACKET_BATCH 16
+
+typedef struct PacketBatch {
+        struct virtio_net_hdr hdr[PACKET_BATCH];
+        struct sockaddr_ll sll[PACKET_BATCH];
+        struct iovec iov[PACKET_BATCH][2];
+        struct mmsghdr msgs[PACKET_BATCH];
+        size_t len[PACKET_BATCH];
+        uint8_t buf[PACKET_BATCH][PACKET_FRAME_MAX];
+} PacketBatch;
+
+PacketBatch *packet_batch_new(void);
+/* Receives up to PACKET_BATCH frames; returns how many slots were filled
+ * (-EAGAIN when none). len[i] is 0 for a frame to skip: our own outgoing
+ * frames, unsupported GSO types, broken checksum offsets, runts. */
+int packet_socket_recv_batch(int fd, PacketBatch *b);
 /* Sends one complete frame (checksums done). TCP and UDP frames go out as
  * CHECKSUM_PARTIAL so the zone's kernel does not verify them again. */
 ssize_t packet_socket_send(int fd, const void *frame, size_t len);
