@@ -2,6 +2,7 @@
 #pragma once
 
 #include <libslirp.h>
+#include <poll.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <systemd/sd-event.h>
@@ -53,7 +54,7 @@ typedef struct Attachment {
         sd_event_source *poll_source;    /* deferred slirp_pollfds_poll */
         Slirp *slirp;
         DnsForwarder *dns;
-        int *pollfds;                    /* index (as returned to slirp) -> fd */
+        struct pollfd *pollfds;          /* index (as returned to slirp) -> fd, events */
         size_t n_pollfds, n_pollfds_alloc;
         uint64_t generation;
         bool dirty;
