@@ -167,7 +167,8 @@ static bool frame_l4_partial(const uint8_t *f, size_t len, size_t *ret_start, si
         switch (f[12] << 8 | f[13]) {
         case ETHERTYPE_IP:
                 l3 = (size_t) (f[14] & 0xf) * 4;
-                if ((f[14] >> 4) != 4 || l3 < 20 || (f[20] & 0x3f) || f[21]) /* MF or offset: a fragment */
+                if ((f[14] >> 4) != 4 || l3 < 20 || l3 > len - ETHER_HDR_LEN ||
+                    (f[20] & 0x3f) || f[21]) /* MF or offset: a fragment */
                         return false;
                 proto = f[23];
                 if ((size_t) (f[16] << 8 | f[17]) != len - ETHER_HDR_LEN)
