@@ -21,9 +21,11 @@
  * - a zone with many records the revents, turns the source off and schedules
  *   one deferred slirp_pollfds_poll that consumes the revents of every socket
  *   reported in the same epoll round. The source stays off until the next
- *   refill: epoll is level-triggered, and a second, stale report would make
- *   slirp read a drained UDP socket, take EAGAIN for an error and send the
- *   zone an ICMP unreachable.
+ *   refill (epoll is level-triggered).
+ * After a batch of frames from a quiet zone, its sockets are also served with
+ * one poll(), as a poll() loop would. Readiness is re-checked with poll()
+ * before it reaches slirp: a stale report would make slirp read a drained UDP
+ * socket, take EAGAIN for an error and send the zone an ICMP unreachable.
  * Every zone has its own slirp instance, fds and sources on the one loop, and
  * every callback does a bounded amount of work, so sd-event's round robin
  * among pending sources keeps one busy zone from stalling another; slirp
