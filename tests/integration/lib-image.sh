@@ -1,0 +1,114 @@
+# SPDX-License-Identifier: Apache-2.0
+# Helpers for the krata-imaged integration tests (sourced, bash).
+# Everything started here is recorded and stopped by PID in cleanup_all.
+set -euo pipefail
+
+SRC=${KRATA_SOURCE_ROOT:?KRATA_SOURCE_ROOT is not set (run through meson test)}
+BUILD=${KRATA_BUILD_ROOT:?KRATA_BUILD_ROOT is not set (run through meson test)}
+KRATACTL=$BUILD/src/kratactl/kratactl
+IMAGED=$BUILD/src/imaged/krata-imaged
+PIDS=()
+WORK=$(mktemp -d /tmp/krata-imaged-test.XXXXXX)
+
+cleanup_all() {
+  local rc=$?
+  trap - EXIT
+  for p in "${PIDS[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
+  for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
+  rm -rf "$WORK"
+  exit $rc
+}
+trap cleanup_all EXIT
+
+fail() { echo "FAIL: $*" >&2; exit 1; }
+note() { echo "# $*"; }
+
+need() {
+  for c in "$@"; do
+    command -v "$c" >/dev/null || fail "$c is missing: run tools/install-deps"
+  done
+}
+need docker-registry umoci skopeo python3 unsquashfs
+[ -x /bin/busybox ] || fail "/bin/busybox is missing (busybox-static): run tools/install-deps"
+[ -x "$KRATACTL" ] && [ -x "$IMAGED" ] || fail "build tree $BUILD lacks kratactl or krata-imaged"
+
+# The real squash library must be linked (the stand-in converts one layer only).
+require_real_squash() {
+  if ! "$IMAGED" --version | grep -qx 'squash: libsquash'; then
+    if [ "${KRATA_TEST_ALLOW_SQUASH_STANDIN:-0}" = 1 ]; then
+      note "squash stand-in linked; allowed by KRATA_TEST_ALLOW_SQUASH_STANDIN=1"
+    else
+      fail "krata-imaged is linked with the squash stand-in, not src/imaged/squash (merge the imaged-squash branch)"
+    fi
+  fi
+}
+
+free_port() {
+  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+
+wait_http() { # URL [seconds]
+  local i
+  for i in $(seq $((${2:-10} * 20))); do
+    curl -s -o /dev/null "$1" && return 0
+    sleep 0.05
+  done
+  fail "nothing answers at $1"
+}
+
+# start_registry NAME [EXTRA-YAML]: docker-registry on 127.0.0.1, sets REG_<NAME>=host:port
+start_registry() {
+  local name=$1 extra=${2:-} port dir
+  port=$(free_port)
+  dir=$WORK/registry-$name
+  mkdir -p "$dir/data"
+  cat >"$dir/config.yml" <<YML
+version: 0.1
+log: {level: error, accesslog: {disabled: true}}
+storage: {filesystem: {rootdirectory: $dir/data}, delete: {enabled: true}}
+http: {addr: 127.0.0.1:$port}
+$extra
+YML
+  docker-registry serve "$dir/config.yml" >"$dir/log" 2>&1 &
+  PIDS+=($!)
+  wait_http "http://127.0.0.1:$port/v2/"
+  printf -v "REG_$name" '%s' "127.0.0.1:$port"
+}
+
+# build_busybox LAYOUT TAG [ARCH] [MARKER]: a single-layer image with busybox-static
+build_busybox() {
+  local layout=$1 tag=$2 arch=${3:-amd64} marker=${4:-hello} b=$WORK/bundle-$RANDOM
+  [ -d "$layout" ] || umoci init --layout "$layout"
+  umoci new --image "$layout:$tag"
+  umoci unpack --image "$layout:$tag" "$b" >/dev/null
+  mkdir -p "$b/rootfs/bin" "$b/rootfs/etc"
+  cp /bin/busybox "$b/rootfs/bin/busybox"
+  ln -s busybox "$b/rootfs/bin/sh"
+  echo "$marker" >"$b/rootfs/etc/marker"
+  umoci repack --image "$layout:$tag" "$b" >/dev/null
+  umoci config --image "$layout:$tag" --config.cmd /bin/sh --os linux --architecture "$arch" >/dev/null
+  rm -rf "$b"
+}
+
+# push LAYOUT:TAG HOST:PORT/REPO:TAG [skopeo args...]
+push() {
+  local src=$1 dst=$2; shift 2
+  skopeo copy -q --dest-tls-verify=false "$@" "oci:$src" "docker://$dst" >/dev/null
+}
+
+# Runs a command under tools/dev-env with this test's state directory.
+dev() {
+  KRATA_DEV_DIR=$WORK/dev KRATA_BUILD_DIR=$BUILD "$SRC/tools/dev-env" "$@"
+}
+
+state_dir() { echo "$WORK/dev/state"; }
+
+# The image store must hold no half-made image or blob.
+assert_no_partial() {
+  local s
+  s=$(state_dir)
+  if [ -d "$s/images" ] && find "$s/images" "$s/blobs" -mindepth 1 -maxdepth 2 -name '.tmp-*' | grep -q .; then
+    find "$s/images" "$s/blobs" -name '.tmp-*' >&2
+    fail "temporary files left behind"
+  fi
+}
