@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "blob-fetch.h"
@@ -154,6 +155,7 @@ static int blob_open(BlobFetch *b) {
                 return -errno;
         }
         b->fd = fd;
+        (void) fchmod(fd, 0644); /* blobs are public content */
         b->sha = EVP_MD_CTX_new();
         if (!b->sha || !EVP_DigestInit_ex(b->sha, EVP_sha256(), NULL))
                 return -ENOMEM;

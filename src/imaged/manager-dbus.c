@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bus-polkit.h"
 #include "fs-util.h"
 #include "json-util.h"
 #include "log.h"
@@ -38,12 +39,21 @@ static int find_image(sd_bus_message *msg, const char *what, ImageRecord **ret, 
         return 0;
 }
 
+/* Privileged methods: root, or whom polkit allows; 0 means "asked, wait". */
+static int check_polkit(sd_bus_message *msg, Manager *m, sd_bus_error *error) {
+        return bus_verify_polkit_async(msg, IMAGES_POLKIT_ACTION, &m->polkit, error);
+}
+
 static int start_pull(sd_bus_message *msg, Manager *m, const char *ref_s, const char *platform, uint64_t flags,
                       sd_bus_error *error) {
         _cleanup_(pull_request_done) PullRequest req = {};
         const char *why = NULL;
         Transfer *t;
         int r;
+
+        r = check_polkit(msg, m, error);
+        if (r <= 0)
+                return r < 0 ? r : 1;
 
         if (flags & ~PULL_FLAGS_ALL)
                 return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Unknown flags 0x%" PRIx64 ".",
@@ -179,6 +189,9 @@ static int method_remove_image(sd_bus_message *msg, void *userdata, sd_bus_error
         r = sd_bus_message_read(msg, "st", &what, &flags);
         if (r < 0)
                 return r;
+        r = check_polkit(msg, userdata, error);
+        if (r <= 0)
+                return r < 0 ? r : 1;
         if (flags != 0)
                 return sd_bus_error_set(error, SD_BUS_ERROR_INVALID_ARGS, "No flags are defined.");
         r = find_image(msg, what, &rec, error);
@@ -200,6 +213,9 @@ static int method_prune(sd_bus_message *msg, void *userdata, sd_bus_error *error
         r = sd_bus_message_read(msg, "t", &flags);
         if (r < 0)
                 return r;
+        r = check_polkit(msg, m, error);
+        if (r <= 0)
+                return r < 0 ? r : 1;
         if (flags & ~PRUNE_ALL_BLOBS)
                 return sd_bus_error_set(error, SD_BUS_ERROR_INVALID_ARGS, "Unknown flags.");
         /* A running pull owns blobs no image lists yet. */
@@ -221,6 +237,9 @@ static int method_cancel_transfer(sd_bus_message *msg, void *userdata, sd_bus_er
         r = sd_bus_message_read(msg, "u", &id);
         if (r < 0)
                 return r;
+        r = check_polkit(msg, userdata, error);
+        if (r <= 0)
+                return r < 0 ? r : 1;
         t = manager_find_transfer(userdata, id);
         if (!t)
                 return sd_bus_error_setf(error, KRATA_ERROR_NO_SUCH_TRANSFER, "No transfer %" PRIu32 ".", id);
@@ -253,20 +272,20 @@ static int method_list_transfers(sd_bus_message *msg, void *userdata, sd_bus_err
 const sd_bus_vtable manager_vtable[] = {
         SD_BUS_VTABLE_START(0),
         SD_BUS_METHOD_WITH_ARGS("Pull", SD_BUS_ARGS("s", reference, "t", flags),
-                                SD_BUS_RESULT("u", transfer_id, "o", transfer_path), method_pull, 0),
+                                SD_BUS_RESULT("u", transfer_id, "o", transfer_path), method_pull, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("PullPlatform", SD_BUS_ARGS("s", reference, "s", platform, "t", flags),
-                                SD_BUS_RESULT("u", transfer_id, "o", transfer_path), method_pull_platform, 0),
+                                SD_BUS_RESULT("u", transfer_id, "o", transfer_path), method_pull_platform, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("ListImages", SD_BUS_NO_ARGS,
                                 SD_BUS_RESULT("a(sssstt)", images), method_list_images, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("InspectImage", SD_BUS_ARGS("s", image), SD_BUS_RESULT("s", json),
                                 method_inspect_image, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("RemoveImage", SD_BUS_ARGS("s", image, "t", flags), SD_BUS_NO_RESULT,
-                                method_remove_image, 0),
+                                method_remove_image, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("Prune", SD_BUS_ARGS("t", flags),
                                 SD_BUS_RESULT("u", images_removed, "u", blobs_removed, "t", bytes_freed),
-                                method_prune, 0),
+                                method_prune, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("CancelTransfer", SD_BUS_ARGS("u", transfer_id), SD_BUS_NO_RESULT,
-                                method_cancel_transfer, 0),
+                                method_cancel_transfer, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("ListTransfers", SD_BUS_NO_ARGS, SD_BUS_RESULT("a(usssdo)", transfers),
                                 method_list_transfers, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_SIGNAL_WITH_ARGS("TransferNew", SD_BUS_ARGS("u", transfer_id, "o", transfer_path), 0),

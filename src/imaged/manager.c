@@ -4,6 +4,7 @@
 #include <string.h>
 #include <systemd/sd-daemon.h>
 
+#include "bus-polkit.h"
 #include "log.h"
 #include "manager.h"
 #include "store.h"
@@ -35,6 +36,7 @@ Manager *manager_free(Manager *m) {
         for (size_t i = 0; i < m->n_transfers; i++)
                 transfer_free(m->transfers[i]);
         free(m->transfers);
+        polkit_registry_free(m->polkit);
         sd_bus_flush_close_unref(m->bus);
         sd_event_unref(m->event);
         imaged_config_done(&m->config);
@@ -55,7 +57,7 @@ int manager_connect_bus(Manager *m) {
 
 int manager_is_idle(void *userdata) {
         Manager *m = userdata;
-        return m->n_transfers == 0;
+        return m->n_transfers == 0 && !polkit_registry_busy(m->polkit);
 }
 
 void manager_update_status(Manager *m) {

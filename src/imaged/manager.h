@@ -13,6 +13,9 @@
 #define TRANSFER_PATH_PREFIX "/org/krata/images1/transfer"
 
 typedef struct Transfer Transfer;
+typedef struct PolkitRegistry PolkitRegistry;
+
+#define IMAGES_POLKIT_ACTION "org.krata.image.pull"
 
 typedef struct Manager {
         sd_event *event;
@@ -21,6 +24,7 @@ typedef struct Manager {
         Transfer **transfers;
         size_t n_transfers;
         uint32_t next_transfer_id;
+        PolkitRegistry *polkit;
 } Manager;
 
 int manager_new(Manager **ret);

@@ -7,6 +7,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bus-polkit.h"
 #include "log.h"
 #include "store.h"
 #include "string-util.h"
@@ -184,7 +185,11 @@ static int property_get(sd_bus *bus, const char *path, const char *interface, co
 }
 
 static int method_cancel(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
-        transfer_cancel(userdata);
+        Transfer *t = userdata;
+        int r = bus_verify_polkit_async(msg, IMAGES_POLKIT_ACTION, &t->manager->polkit, error);
+        if (r <= 0)
+                return r < 0 ? r : 1;
+        transfer_cancel(t);
         return sd_bus_reply_method_return(msg, NULL);
 }
 
