@@ -56,7 +56,8 @@ wait_http() { # URL [seconds]
   fail "nothing answers at $1"
 }
 
-# start_registry NAME [EXTRA-YAML]: docker-registry on 127.0.0.1, sets REG_<NAME>=host:port
+# start_registry NAME [EXTRA-YAML]: docker-registry on 127.0.0.1, sets REG_<NAME>=host:port;
+# its log (with ACCESSLOG_OFF=false: one line per request) is $WORK/registry-NAME/log
 start_registry() {
   local name=$1 extra=${2:-} port dir
   port=$(free_port)
@@ -64,7 +65,7 @@ start_registry() {
   mkdir -p "$dir/data"
   cat >"$dir/config.yml" <<YML
 version: 0.1
-log: {level: error, accesslog: {disabled: true}}
+log: {level: error, accesslog: {disabled: ${ACCESSLOG_OFF:-true}}}
 storage: {filesystem: {rootdirectory: $dir/data}, delete: {enabled: true}}
 http: {addr: 127.0.0.1:$port}
 $extra
@@ -102,6 +103,25 @@ dev() {
 }
 
 state_dir() { echo "$WORK/dev/state"; }
+
+# imaged.conf for this test's daemon
+write_conf() {
+  mkdir -p "$WORK/dev/etc"
+  printf '%s\n' "$@" >"$WORK/dev/etc/imaged.conf"
+}
+
+# expect_fail PATTERN COMMAND...: the command must fail and say PATTERN on stderr
+expect_fail() {
+  local pattern=$1 rc=0; shift
+  "$@" >"$WORK/out" 2>"$WORK/err" || rc=$?
+  [ $rc -ne 0 ] || { cat "$WORK/err" >&2; fail "'$*' succeeded, expected failure matching '$pattern'"; }
+  grep -Eq -- "$pattern" "$WORK/err" || { cat "$WORK/err" >&2; fail "'$*' failed without saying '$pattern'"; }
+  note "failed as expected: $(grep -E -- "$pattern" "$WORK/err" | head -n1)"
+}
+
+image_count() {
+  dev "$KRATACTL" -o json image list | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))'
+}
 
 # The image store must hold no half-made image or blob.
 assert_no_partial() {
