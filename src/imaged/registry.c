@@ -310,8 +310,10 @@ static int registry_get(Registry *r, const char *url, const char *accept, size_t
 static int status_error(Registry *r, long status, const char *what) {
         switch (status) {
         case 401:
-                return registry_error(r, -EACCES, "%s: %s refused our credentials (HTTP 401)%s", what, r->registry,
-                                      r->have_creds ? "" : "; no credentials for it in the auth file");
+                if (!r->have_creds)
+                        return registry_error(r, -EACCES, "%s: %s requires credentials (HTTP 401) and the auth file %s has none for it",
+                                              what, r->registry, strempty(r->config->auth_file));
+                return registry_error(r, -EACCES, "%s: %s refused our credentials (HTTP 401)", what, r->registry);
         case 403:
                 return registry_error(r, -EACCES, "%s: access denied by %s (HTTP 403)", what, r->registry);
         case 404:

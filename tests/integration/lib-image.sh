@@ -28,7 +28,8 @@ need() {
     command -v "$c" >/dev/null || fail "$c is missing: run tools/install-deps"
   done
 }
-need docker-registry umoci skopeo python3 unsquashfs
+need docker-registry umoci skopeo unsquashfs
+[ -x /usr/bin/python3 ] && /usr/bin/python3 -c "import jwt, cryptography" 2>/dev/null || fail "Debian python3 with python3-jwt and python3-cryptography is missing: run tools/install-deps"
 [ -x /bin/busybox ] || fail "/bin/busybox is missing (busybox-static): run tools/install-deps"
 [ -x "$KRATACTL" ] && [ -x "$IMAGED" ] || fail "build tree $BUILD lacks kratactl or krata-imaged"
 

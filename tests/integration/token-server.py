@@ -1,4 +1,4 @@
-#!/usr/bin/env python3
+#!/usr/bin/python3
 # SPDX-License-Identifier: Apache-2.0
 """A bearer-token server for docker-registry (distribution's token auth),
 for krata-imaged's tests. Anonymous callers may pull repositories under

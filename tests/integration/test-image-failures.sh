@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
+# krata-imaged against a misbehaving registry (fake-registry.py): each failure
+# gives its own clear error naming the image, leaves no partial image or blob
+# behind, and the daemon keeps serving (the next pull in the same daemon works).
+# Also: a dropped connection resumes with Range; redirects are followed.
+source "$(dirname "$0")/lib-image.sh"
+require_real_squash
+
+build_busybox "$WORK/L" latest amd64 hello-fake
+/usr/bin/python3 "$SRC/tests/integration/fake-registry.py" "$WORK/L" "$WORK/fake-port" 2>"$WORK/fake.log" &
+PIDS+=($!)
+for _ in $(seq 100); do [ -s "$WORK/fake-port" ] && break; sleep 0.05; done
+[ -s "$WORK/fake-port" ] || fail "fake registry did not start"
+R=127.0.0.1:$(cat "$WORK/fake-port")
+write_conf "StallTimeoutSec=2" "ConnectTimeoutSec=2" "Retries=1"
+
+check() { # PATTERN MODE
+  local ref="$R/$2/busybox:latest"
+  expect_fail "Pulling $ref failed: .*$1" dev "$KRATACTL" image pull "$ref"
+  [ "$(image_count)" -eq 0 ] || fail "$2: an image was left behind"
+  assert_no_partial
+}
+
+check "digest mismatch" badblob
+check "truncated|Transferred a partial file" truncated
+check "manifest is [0-9]+ bytes, more than the 4194304 allowed|larger than 4194304 bytes" bigmanifest
+check "unsupported media type 'application/vnd.example.unknown'" unknownmedia
+check "not found on .* \(HTTP 404\)" status404
+check "answered HTTP 500" status500
+s=$(date +%s)
+check "timeout" hang
+[ $(( $(date +%s) - s )) -lt 30 ] || fail "the hanging registry took too long to time out"
+expect_fail "Invalid image reference" dev "$KRATACTL" image pull "$R/UPPER/case:latest"
+expect_fail "Invalid platform" dev "$KRATACTL" image pull --platform=/ "$R/ok/busybox:latest"
+
+note "the daemon keeps serving: one daemon, a failure then a success"
+dev bash -c '! kratactl image pull "$1/badblob/busybox:latest" 2>/dev/null && kratactl image pull "$1/ok/busybox:latest"' _ "$R" >/dev/null \
+  || fail "a good pull after a bad one failed in the same daemon"
+[ "$(grep -c 'Pulling .* as transfer' "$WORK/dev/dbus/log")" -eq 2 ] || fail "expected both pulls in one daemon"
+# start the next cases from an empty cache
+dev "$KRATACTL" image rm "$R/ok/busybox:latest"
+dev "$KRATACTL" image prune --all >/dev/null
+
+note "a dropped connection resumes with Range"
+dev "$KRATACTL" image pull "$R/flaky/busybox:latest" >/dev/null || fail "flaky pull did not resume"
+grep -q '"GET /v2/flaky/busybox/blobs/sha256:[0-9a-f]* HTTP/1.1" 206' "$WORK/fake.log" || fail "no Range request was made"
+dev "$KRATACTL" image rm "$R/flaky/busybox:latest"
+dev "$KRATACTL" image prune --all >/dev/null
+
+note "redirected blobs are followed"
+dev "$KRATACTL" image pull "$R/redirect/busybox:latest" >/dev/null || fail "redirected pull failed"
+grep -q '"GET /elsewhere/' "$WORK/fake.log" || fail "the redirect was not followed"
+assert_no_partial
+note "ok"
