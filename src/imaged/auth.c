@@ -38,7 +38,7 @@ static const char *skip_ws(const char *p) {
 
 /* token68 / token characters of RFC 7230 */
 static bool is_tchar(char c) {
-        return isalnum((unsigned char) c) || strchr("!#$%&'*+-.^_`|~", c);
+        return c && (isalnum((unsigned char) c) || strchr("!#$%&'*+-.^_`|~", c));
 }
 
 int auth_challenge_parse(const char *header, AuthChallenge *ret) {
