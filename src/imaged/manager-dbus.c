@@ -173,7 +173,7 @@ static int method_inspect_image(sd_bus_message *msg, void *userdata, sd_bus_erro
         if (json_object_object_add(o, "reference",
                                    json_object_new_string(rec->references && rec->references[0] ? rec->references[0] : "")) < 0 ||
             json_object_object_add(o, "path", json_object_new_string(path)) < 0 ||
-            json_object_object_add(o, "configuration", TAKE_PTR(config)) < 0)
+            json_object_object_add(o, "config", TAKE_PTR(config)) < 0)
                 return -ENOMEM;
         return sd_bus_reply_method_return(msg, "s",
                                           json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |

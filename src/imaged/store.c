@@ -89,7 +89,7 @@ json_object *image_record_to_json(const ImageRecord *r) {
             json_object_object_add(o, "resolvedDigest", json_object_new_string(r->resolved_digest ?: r->digest)) < 0 ||
             json_object_object_add(o, "platform", json_object_new_string(strempty(r->platform))) < 0 ||
             json_object_object_add(o, "references", strv_to_json(r->references)) < 0 ||
-            json_object_object_add(o, "config", json_object_new_string(strempty(r->config_digest))) < 0 ||
+            json_object_object_add(o, "configDigest", json_object_new_string(strempty(r->config_digest))) < 0 ||
             json_object_object_add(o, "layers", strv_to_json(r->layers)) < 0 ||
             json_object_object_add(o, "size", json_object_new_uint64(r->size)) < 0 ||
             json_object_object_add(o, "created", json_object_new_uint64(r->created_usec)) < 0)
@@ -103,7 +103,7 @@ int image_record_from_json(json_object *o, ImageRecord **ret) {
                 { "resolvedDigest", json_type_string, json_dispatch_string, offsetof(ImageRecord, resolved_digest), 0 },
                 { "platform", json_type_string, json_dispatch_string, offsetof(ImageRecord, platform), 0 },
                 { "references", json_type_array, json_dispatch_strv, offsetof(ImageRecord, references), 0 },
-                { "config", json_type_string, json_dispatch_string, offsetof(ImageRecord, config_digest), 0 },
+                { "configDigest", json_type_string, json_dispatch_string, offsetof(ImageRecord, config_digest), 0 },
                 { "layers", json_type_array, json_dispatch_strv, offsetof(ImageRecord, layers), 0 },
                 { "size", json_type_int, json_dispatch_uint64, offsetof(ImageRecord, size), 0 },
                 { "created", json_type_int, json_dispatch_uint64, offsetof(ImageRecord, created_usec), 0 },

@@ -31,6 +31,9 @@ check "answered HTTP 500" status500
 s=$(date +%s)
 check "timeout" hang
 [ $(( $(date +%s) - s )) -lt 30 ] || fail "the hanging registry took too long to time out"
+note "Ctrl-C on kratactl cancels the transfer"
+expect_fail "Pull of $R/hang/busybox:latest canceled" dev timeout -s INT 2 "$KRATACTL" image pull "$R/hang/busybox:latest"
+assert_no_partial
 expect_fail "Invalid image reference" dev "$KRATACTL" image pull "$R/UPPER/case:latest"
 expect_fail "Invalid platform" dev "$KRATACTL" image pull --platform=/ "$R/ok/busybox:latest"
 

@@ -60,7 +60,7 @@ for what in "$ref" "$digest" "${digest#sha256:}" "${digest:7:12}"; do
 import json, sys
 o = json.load(open(sys.argv[1]))
 assert o["digest"] == sys.argv[2], o
-assert o["configuration"]["config"]["Cmd"] == ["/bin/sh"], o
+assert o["config"]["config"]["Cmd"] == ["/bin/sh"], o
 assert o["path"].endswith("/rootfs.squashfs"), o
 PY
 done
