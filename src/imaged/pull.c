@@ -50,6 +50,12 @@ void pull_outcome_done(PullOutcome *o) {
         *o = (PullOutcome) {};
 }
 
+static uint64_t mono_usec(void) {
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (uint64_t) ts.tv_sec * 1000000 + (uint64_t) ts.tv_nsec / 1000;
+}
+
 static uint64_t now_usec(void) {
         struct timespec ts;
         clock_gettime(CLOCK_REALTIME, &ts);
@@ -257,7 +263,9 @@ int pull_run(PullRequest *req, const PullReporter *rep, PullOutcome *ret, char *
         }
         rep->phase(PHASE_DOWNLOADING, rep->userdata);
         rep->bytes(0, progress.total, rep->userdata);
+        uint64_t t_download = mono_usec();
         r = blob_fetch_all(reg, fetch, n_fetch, on_blob_bytes, &progress);
+        t_download = mono_usec() - t_download;
         for (size_t i = 0; i < n_fetch; i++)
                 blob_fetch_done(&fetch[i]);
         if (r < 0)
@@ -289,7 +297,9 @@ int pull_run(PullRequest *req, const PullReporter *rep, PullOutcome *ret, char *
                 return fail(ret_error, r, "cannot create a temporary directory in %s: %s", images, strerror(-r));
         }
         (void) chmod(tmp_dir, 0755);
+        uint64_t t_convert = mono_usec();
         r = convert(req, rep, m, config_path, tmp_dir, ret_error);
+        t_convert = mono_usec() - t_convert;
         if (r < 0) {
                 (void) rm_rf(tmp_dir);
                 return r;
@@ -321,7 +331,14 @@ int pull_run(PullRequest *req, const PullReporter *rep, PullOutcome *ret, char *
                 }
                 rec->size = (uint64_t) st.st_size;
         }
-        *ret = (PullOutcome) { .record = TAKE_PTR(rec), .tmp_dir = TAKE_PTR(tmp_dir), .n_requests = reg->n_requests };
+        *ret = (PullOutcome) {
+                .record = TAKE_PTR(rec),
+                .tmp_dir = TAKE_PTR(tmp_dir),
+                .n_requests = reg->n_requests,
+                .bytes_downloaded = progress.total,
+                .download_usec = t_download,
+                .convert_usec = t_convert,
+        };
         return 0;
 
 oom_tmp:

@@ -46,6 +46,8 @@ typedef struct PullOutcome {
         ImageRecord *record;
         char *tmp_dir;  /* complete image to commit; NULL when it was cached */
         unsigned n_requests;
+        uint64_t bytes_downloaded;
+        uint64_t download_usec, convert_usec;
 } PullOutcome;
 
 void pull_outcome_done(PullOutcome *o);

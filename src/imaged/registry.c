@@ -1,11 +1,13 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include <errno.h>
 #include <openssl/evp.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "json-util.h"
@@ -32,6 +34,75 @@ int sha256_digest(const void *data, size_t size, char **ret) {
                 sprintf(s + 7 + 2 * i, "%02x", md[i]);
         *ret = s;
         return 0;
+}
+
+/* Authorization headers that worked, per registry and repository, shared by
+ * the transfers of this process: a re-pull then starts authenticated and
+ * costs one manifest request even on registries that want tokens. Tokens
+ * expire (expires_in, 60 s when unsaid); a stale one just gets a 401 and a
+ * fresh challenge. */
+typedef struct AuthCacheEntry {
+        char *key; /* "registry/repository" */
+        char *authorization;
+        uint64_t expires_usec; /* CLOCK_MONOTONIC */
+} AuthCacheEntry;
+
+#define AUTH_CACHE_MAX 64
+static AuthCacheEntry auth_cache[AUTH_CACHE_MAX];
+static pthread_mutex_t auth_cache_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static uint64_t mono_usec(void) {
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (uint64_t) ts.tv_sec * 1000000 + (uint64_t) ts.tv_nsec / 1000;
+}
+
+static char *auth_cache_key(const Registry *r) {
+        return strjoin(r->registry, "/", r->repository);
+}
+
+static void auth_cache_lookup(Registry *r) {
+        _cleanup_free_ char *key = auth_cache_key(r);
+        uint64_t now = mono_usec();
+
+        if (!key)
+                return;
+        pthread_mutex_lock(&auth_cache_lock);
+        for (size_t i = 0; i < AUTH_CACHE_MAX; i++)
+                if (auth_cache[i].key && streq(auth_cache[i].key, key) && auth_cache[i].expires_usec > now) {
+                        r->authorization = strdup(auth_cache[i].authorization);
+                        break;
+                }
+        pthread_mutex_unlock(&auth_cache_lock);
+}
+
+static void auth_cache_store(const Registry *r, const char *authorization, uint64_t lifetime_sec) {
+        _cleanup_free_ char *key = auth_cache_key(r), *value = strdup(authorization);
+        size_t slot = 0;
+
+        if (!key || !value)
+                return;
+        pthread_mutex_lock(&auth_cache_lock);
+        /* the same key, else an empty slot, else the entry that expires first */
+        for (size_t i = 0; i < AUTH_CACHE_MAX; i++) {
+                if (auth_cache[i].key && streq(auth_cache[i].key, key)) {
+                        slot = i;
+                        break;
+                }
+                if (!auth_cache[i].key || auth_cache[i].expires_usec < auth_cache[slot].expires_usec)
+                        slot = i;
+        }
+        free(auth_cache[slot].key);
+        if (auth_cache[slot].authorization)
+                explicit_bzero(auth_cache[slot].authorization, strlen(auth_cache[slot].authorization));
+        free(auth_cache[slot].authorization);
+        auth_cache[slot] = (AuthCacheEntry) {
+                .key = TAKE_PTR(key),
+                .authorization = TAKE_PTR(value),
+                /* a little before the server's own expiry */
+                .expires_usec = mono_usec() + (lifetime_sec > 10 ? lifetime_sec - 5 : lifetime_sec) * 1000000,
+        };
+        pthread_mutex_unlock(&auth_cache_lock);
 }
 
 int registry_error(Registry *r, int err, const char *fmt, ...) {
@@ -66,6 +137,7 @@ int registry_new(const OciRef *ref, const ImagedConfig *config, const atomic_boo
         if (k < 0)
                 return registry_error(r, k, "cannot read the registry credentials in %s", config->auth_file);
         r->have_creds = k > 0;
+        auth_cache_lookup(r);
         *ret = TAKE_PTR(r);
         return 0;
 }
@@ -405,9 +477,17 @@ static int fetch_token(Registry *r, const AuthChallenge *ch) {
         if (!string_is_printable(json_object_get_string(t), TOKEN_RESPONSE_MAX) ||
             strpbrk(json_object_get_string(t), " \t"))
                 return registry_error(r, -EBADMSG, "token server %.200s sent a malformed token", ch->realm);
+        json_object *e = NULL;
+        int64_t lifetime = 60;
+        if (json_object_object_get_ex(o, "expires_in", &e) && json_object_is_type(e, json_type_int))
+                lifetime = json_object_get_int64(e);
         free(r->authorization);
         r->authorization = strjoin("Bearer ", json_object_get_string(t));
-        return r->authorization ? 0 : -ENOMEM;
+        if (!r->authorization)
+                return -ENOMEM;
+        if (lifetime > 0)
+                auth_cache_store(r, r->authorization, (uint64_t) MIN(lifetime, 3600));
+        return 0;
 }
 
 int registry_authenticate(Registry *r, const char *www_authenticate) {
@@ -429,7 +509,11 @@ int registry_authenticate(Registry *r, const char *www_authenticate) {
         if (!r->insecure && !startswith(r->base_url, "https://"))
                 return -EPROTO;
         free(r->authorization);
-        return auth_basic_header(&r->creds, &r->authorization);
+        k = auth_basic_header(&r->creds, &r->authorization);
+        if (k < 0)
+                return k;
+        auth_cache_store(r, r->authorization, 3600);
+        return 0;
 }
 
 int registry_get_manifest(Registry *r, const char *reference, char **ret_body, size_t *ret_size,

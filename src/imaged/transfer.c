@@ -121,8 +121,11 @@ static void transfer_complete(Transfer *t) {
         if (r >= 0) {
                 t->pub_phase = PHASE_DONE;
                 result = "done";
-                log_info("Pulled %s: %s (%" PRIu64 " bytes, %u registry requests).", t->req.reference,
-                         t->outcome.record->digest, t->outcome.record->size, t->outcome.n_requests);
+                log_info("Pulled %s: %s (%" PRIu64 " bytes; downloaded %" PRIu64 " bytes in %" PRIu64
+                         " ms, converted in %" PRIu64 " ms; %u registry requests).",
+                         t->req.reference, t->outcome.record->digest, t->outcome.record->size,
+                         t->outcome.bytes_downloaded, t->outcome.download_usec / 1000,
+                         t->outcome.convert_usec / 1000, t->outcome.n_requests);
         } else if (r == -ECANCELED) {
                 t->pub_phase = PHASE_CANCELED;
                 result = "canceled";

@@ -48,6 +48,12 @@ stats() { curl -sf "http://127.0.0.1:$TP/stats" | python3 -c "import json,sys; p
 anon0=$(stats anonymous)
 dev "$KRATACTL" image pull "$REG_bearer/public/busybox:latest" >/dev/null || fail "anonymous bearer pull failed"
 [ "$(stats anonymous)" -gt "$anon0" ] || fail "no anonymous token was requested"
+note "a re-pull reuses the token: one manifest request, no token request"
+anon1=$(stats anonymous)
+dev bash -c 'kratactl image pull "$1" >/dev/null && kratactl image pull "$1" >/dev/null' _ "$REG_bearer/public/busybox:latest" \
+  || fail "bearer re-pull failed"
+[ "$(stats anonymous)" -eq $((anon1 + 1)) ] || fail "the re-pull fetched another token"
+[ "$(grep -c 'Pulled .*(.* 1 registry requests)' "$WORK/dev/dbus/log")" -eq 1 ] || fail "the re-pull took more than one request"
 expect_fail "HTTP 401" dev "$KRATACTL" image pull "$REG_bearer/private/busybox:latest"
 auth_file krata wrong "$REG_bearer"
 expect_fail "token server .* refused our credentials \(HTTP 401\)" dev "$KRATACTL" image pull "$REG_bearer/private/busybox:latest"
