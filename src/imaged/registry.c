@@ -310,6 +310,11 @@ static size_t response_header(char *data, size_t size, size_t nmemb, void *userd
 static const char *describe_curl_error(Registry *r, CURLcode c, char *buf, size_t len) {
         if (c == CURLE_OPERATION_TIMEDOUT)
                 snprintf(buf, len, "no answer within %" PRIu64 " s (timeout)", r->config->stall_timeout_sec);
+        else if (c == CURLE_SSL_CONNECT_ERROR && !r->insecure)
+                snprintf(buf, len, "TLS handshake failed (%s); a plain-HTTP registry must be listed in "
+                         "InsecureRegistries=", curl_easy_strerror(c));
+        else if (c == CURLE_PEER_FAILED_VERIFICATION)
+                snprintf(buf, len, "its TLS certificate does not verify (%s)", curl_easy_strerror(c));
         else
                 snprintf(buf, len, "%s", curl_easy_strerror(c));
         return buf;

@@ -55,4 +55,23 @@ note "redirected blobs are followed"
 dev "$KRATACTL" image pull "$R/redirect/busybox:latest" >/dev/null || fail "redirected pull failed"
 grep -q '"GET /elsewhere/' "$WORK/fake.log" || fail "the redirect was not followed"
 assert_no_partial
+
+note "plain HTTP only for loopback and InsecureRegistries="
+ip=$(ip -4 -o addr show scope global | awk '{split($4, a, "/"); print a[1]; exit}')
+if [ -z "$ip" ]; then
+  note "no non-loopback IPv4 address here: skipping the plain-HTTP refusal case"
+else
+  port=$(free_port)
+  mkdir -p "$WORK/registry-ext/data"
+  printf 'version: 0.1\nlog: {level: error}\nstorage: {filesystem: {rootdirectory: %s}}\nhttp: {addr: "%s:%s"}\n' \
+    "$WORK/registry-ext/data" "$ip" "$port" >"$WORK/registry-ext/config.yml"
+  docker-registry serve "$WORK/registry-ext/config.yml" >"$WORK/registry-ext/log" 2>&1 &
+  PIDS+=($!)
+  wait_http "http://$ip:$port/v2/"
+  push "$WORK/L:latest" "$ip:$port/ext/busybox:latest"
+  # a TLS handshake against a plain-HTTP server fails: the registry must be spoken to over HTTPS
+  expect_fail "Pulling $ip:$port/ext/busybox:latest failed: .*TLS handshake failed.*InsecureRegistries=" dev "$KRATACTL" image pull "$ip:$port/ext/busybox:latest"
+  write_conf "StallTimeoutSec=2" "ConnectTimeoutSec=2" "Retries=1" "InsecureRegistries=$ip:$port"
+  dev "$KRATACTL" image pull "$ip:$port/ext/busybox:latest" >/dev/null || fail "InsecureRegistries= did not allow plain HTTP"
+fi
 note "ok"
