@@ -312,13 +312,13 @@ int image_index_select(const ImageIndex *idx, const char *os, const char *arch, 
 
 int platform_parse(const char *s, char **ret_os, char **ret_arch, char **ret_variant) {
         _cleanup_strv_free_ char **parts = NULL;
-        _cleanup_free_ char *copy = strdup(s);
+        _cleanup_free_ char *copy = strdup(s), *os = NULL, *arch = NULL, *variant = NULL;
         char *save = NULL;
         size_t n;
 
         if (!copy)
                 return -ENOMEM;
-        if (!string_is_printable(s, 128) || strstr(s, "//") || s[0] == '/' || isempty(s) || endswith(s, "/"))
+        if (isempty(s) || !string_is_printable(s, 128) || strstr(s, "//") || s[0] == '/' || endswith(s, "/"))
                 return -EINVAL;
         for (char *w = strtok_r(copy, "/", &save); w; w = strtok_r(NULL, "/", &save))
                 if (strv_extend(&parts, w) < 0)
@@ -326,16 +326,14 @@ int platform_parse(const char *s, char **ret_os, char **ret_arch, char **ret_var
         n = strv_length(parts);
         if (n < 1 || n > 3)
                 return -EINVAL;
-        if (n == 1) { /* "arm64" */
-                *ret_os = strdup("linux");
-                *ret_arch = strdup(parts[0]);
-                *ret_variant = NULL;
-        } else {
-                *ret_os = strdup(parts[0]);
-                *ret_arch = strdup(parts[1]);
-                *ret_variant = n == 3 ? strdup(parts[2]) : NULL;
-        }
-        if (!*ret_os || !*ret_arch || (n == 3 && !*ret_variant))
+        /* "arm64" alone means linux/arm64 */
+        os = strdup(n == 1 ? "linux" : parts[0]);
+        arch = strdup(parts[n == 1 ? 0 : 1]);
+        variant = n == 3 ? strdup(parts[2]) : NULL;
+        if (!os || !arch || (n == 3 && !variant))
                 return -ENOMEM;
+        *ret_os = TAKE_PTR(os);
+        *ret_arch = TAKE_PTR(arch);
+        *ret_variant = TAKE_PTR(variant);
         return 0;
 }

@@ -232,6 +232,8 @@ static int verb_pull(int argc, char *argv[]) {
                 return log_error("krata-imaged sent a malformed answer."), EXIT_FAILURE_GENERIC;
         w.path = path;
         w.tty = isatty(STDERR_FILENO);
+        if (!w.tty)
+                fprintf(stderr, "Pulling %s (transfer %" PRIu32 ")\n", ref, w.id);
         snprintf(w.phase, sizeof w.phase, "resolving");
 
         struct sigaction sa = { .sa_handler = on_sigint };

@@ -99,8 +99,16 @@ push() {
 }
 
 # Runs a command under tools/dev-env with this test's state directory.
+# The daemon's output (dev-env's bus log) must carry no sanitizer report
+# (the tests also run against an ASan+UBSan build: KRATA_BUILD_ROOT=build-asan).
 dev() {
-  KRATA_DEV_DIR=$WORK/dev KRATA_BUILD_DIR=$BUILD "$SRC/tools/dev-env" "$@"
+  local rc=0
+  KRATA_DEV_DIR=$WORK/dev KRATA_BUILD_DIR=$BUILD "$SRC/tools/dev-env" "$@" 2> >(grep -v '^dev-env: state kept' >&2) || rc=$?
+  if grep -qE 'AddressSanitizer|LeakSanitizer|runtime error:' "$WORK/dev/dbus/log" 2>/dev/null; then
+    cat "$WORK/dev/dbus/log" >&2
+    fail "krata-imaged reported a sanitizer error"
+  fi
+  return $rc
 }
 
 state_dir() { echo "$WORK/dev/state"; }
