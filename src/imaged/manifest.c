@@ -39,6 +39,19 @@ MediaKind media_kind(const char *t) {
         return MEDIA_UNKNOWN;
 }
 
+const char *layer_media_type_canonical(const char *t) {
+        switch (media_kind(t)) {
+        case MEDIA_LAYER_TAR:
+                return "application/vnd.oci.image.layer.v1.tar";
+        case MEDIA_LAYER_GZIP:
+                return "application/vnd.oci.image.layer.v1.tar+gzip";
+        case MEDIA_LAYER_ZSTD:
+                return "application/vnd.oci.image.layer.v1.tar+zstd";
+        default:
+                return NULL;
+        }
+}
+
 bool digest_is_sha256(const char *d) {
         const char *hex = d ? startswith(d, "sha256:") : NULL;
         if (!hex || strlen(hex) != 64)

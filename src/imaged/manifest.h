@@ -36,6 +36,9 @@ typedef enum MediaKind {
 } MediaKind;
 
 MediaKind media_kind(const char *media_type);
+/* The OCI name of a layer type (Docker's gzip layers are OCI tar+gzip), so the
+ * converter sees three types only; NULL for anything that is not a layer. */
+const char *layer_media_type_canonical(const char *media_type);
 
 typedef struct Descriptor {
         char *media_type;

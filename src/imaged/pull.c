@@ -122,7 +122,7 @@ static int convert(PullRequest *req, const PullReporter *rep, const Manifest *m,
         Progress p = { .rep = rep, .req = req };
         SquashOptions opts = {
                 .compression_level = req->config->compression_level,
-                .workers = req->config->squash_workers,
+                .workers = req->config->squash_workers ?: (unsigned) MAX(sysconf(_SC_NPROCESSORS_ONLN), 1L),
                 .progress = on_squash_progress,
                 .userdata = &p,
         };
@@ -147,7 +147,8 @@ static int convert(PullRequest *req, const PullReporter *rep, const Manifest *m,
                         strv_free(paths);
                         return -ENOMEM;
                 }
-                layers[i] = (SquashLayer) { paths[i], m->layers[i].media_type, m->layers[i].size };
+                layers[i] = (SquashLayer) { paths[i], layer_media_type_canonical(m->layers[i].media_type),
+                                            m->layers[i].size };
         }
         rep->phase(PHASE_CONVERTING, rep->userdata);
         r = squash_layers(layers, m->n_layers, out, &opts, &squash_error);

@@ -54,6 +54,9 @@ static void test_manifest_docker(void **state) {
         assert_int_equal(manifest_parse(s, strlen(s), &m, &err), 0);
         assert_int_equal(m->n_layers, 2);
         assert_int_equal(media_kind(m->layers[1].media_type), MEDIA_LAYER_ZSTD);
+        assert_string_equal(layer_media_type_canonical(m->layers[0].media_type),
+                            "application/vnd.oci.image.layer.v1.tar+gzip");
+        assert_null(layer_media_type_canonical(MEDIA_TYPE_OCI_CONFIG));
 }
 
 static void expect_manifest_error(const char *s, int want, const char *fragment) {
