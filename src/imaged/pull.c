@@ -267,6 +267,9 @@ int pull_run(PullRequest *req, const PullReporter *rep, PullOutcome *ret, char *
         uint64_t t_download = mono_usec();
         r = blob_fetch_all(reg, fetch, n_fetch, on_blob_bytes, &progress);
         t_download = mono_usec() - t_download;
+        if (r >= 0 && n_fetch > 0)
+                log_info("%s: downloaded %zu blobs, %" PRIu64 " bytes, in %" PRIu64 " ms.", req->reference, n_fetch,
+                         progress.total, t_download / 1000);
         for (size_t i = 0; i < n_fetch; i++)
                 blob_fetch_done(&fetch[i]);
         if (r < 0)

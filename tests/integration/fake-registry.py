@@ -7,7 +7,8 @@ repository name selects the behaviour: ok/, badblob/ (a flipped byte),
 truncated/ (every layer response stops halfway), flaky/ (the first layer
 response stops halfway, Range requests work), bigmanifest/ (5 MiB manifest),
 unknownmedia/ (a layer of an unknown media type), status404/, status500/,
-hang/ (accepts, never answers), redirect/ (blobs answer 307 elsewhere).
+hang/ (accepts, never answers), redirect/ (blobs answer 307 elsewhere),
+slow/ (each layer is held back one second, to show parallel downloads).
 Usage: fake-registry.py LAYOUT PORTFILE  (writes the port it listens on)."""
 import hashlib
 import json
@@ -124,6 +125,8 @@ class Handler(BaseHTTPRequestHandler):
         if data is None:
             return self.send(404, b'{"errors":[{"code":"BLOB_UNKNOWN"}]}')
         is_layer = len(data) > 4096  # configs are small; the busybox layer is not
+        if mode == "slow" and is_layer:
+            time.sleep(1)
         if mode == "redirect":
             return self.send(307, b"", extra={"Location": "/elsewhere/" + ref})
         if mode == "badblob" and is_layer:

@@ -8,6 +8,14 @@ source "$(dirname "$0")/lib-image.sh"
 require_real_squash
 
 build_busybox "$WORK/L" latest amd64 hello-fake
+# a three-layer image for the parallel download check
+umoci tag --image "$WORK/L:latest" three
+for i in 2 3; do
+  umoci unpack --image "$WORK/L:three" "$WORK/b$i" >/dev/null
+  head -c 200000 /dev/urandom >"$WORK/b$i/rootfs/etc/layer$i"
+  umoci repack --image "$WORK/L:three" "$WORK/b$i" >/dev/null
+  rm -rf "$WORK/b$i"
+done
 /usr/bin/python3 "$SRC/tests/integration/fake-registry.py" "$WORK/L" "$WORK/fake-port" 2>"$WORK/fake.log" &
 PIDS+=($!)
 for _ in $(seq 100); do [ -s "$WORK/fake-port" ] && break; sleep 0.05; done
@@ -54,6 +62,19 @@ dev "$KRATACTL" image prune --all >/dev/null
 note "redirected blobs are followed"
 dev "$KRATACTL" image pull "$R/redirect/busybox:latest" >/dev/null || fail "redirected pull failed"
 grep -q '"GET /elsewhere/' "$WORK/fake.log" || fail "the redirect was not followed"
+assert_no_partial
+
+note "layers download in parallel: three layers held back 1 s each arrive in well under 3 s"
+dev "$KRATACTL" image rm "$R/redirect/busybox:latest"
+dev "$KRATACTL" image prune --all >/dev/null
+rc=0; dev "$KRATACTL" image pull "$R/slow/busybox:three" >/dev/null 2>"$WORK/err" || rc=$?
+if [ $rc -ne 0 ] && ! grep -q "squash stand-in converts single-layer images only" "$WORK/err"; then
+  cat "$WORK/err" >&2; fail "three-layer pull failed"
+fi
+ms=$(sed -n 's/.*slow\/busybox:three: downloaded 4 blobs, [0-9]* bytes, in \([0-9]*\) ms.*/\1/p' "$WORK/dev/dbus/log")
+note "downloaded a config and 3 layers in ${ms:-?} ms"
+[ -n "$ms" ] && [ "$ms" -lt 2500 ] || fail "layers were not downloaded in parallel (${ms:-no} ms)"
+dev "$KRATACTL" image prune --all >/dev/null
 assert_no_partial
 
 note "plain HTTP only for loopback and InsecureRegistries="
