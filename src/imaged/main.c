@@ -16,7 +16,7 @@ static int help(void) {
                "Pulls OCI images into verified squashfs root filesystems; serves\n"
                IMAGES_BUS_NAME " on the system bus. See krata-imaged(8).\n\n"
                "  -h --help       Show this help\n"
-               "     --version    Show the version and the squash implementation\n");
+               "     --version    Show the version\n");
         return 0;
 }
 
@@ -36,7 +36,7 @@ int main(int argc, char *argv[]) {
                 case 'h':
                         return help();
                 case 'V':
-                        printf("krata-imaged %s\nsquash: %s\n", PACKAGE_VERSION, SQUASH_IMPL);
+                        printf("krata-imaged %s\n", PACKAGE_VERSION);
                         return 0;
                 default:
                         return 2;

@@ -3,6 +3,8 @@
 
 #include <stdbool.h>
 
+#include <systemd/sd-bus.h>
+
 /* Exit codes (documented in kratactl(1)). `zone launch --attach` exits with
  * the zone's own exit status instead. */
 enum {
@@ -41,3 +43,13 @@ int verb_zone(int argc, char *argv[]);
 int verb_image(int argc, char *argv[]);
 int verb_kernel(int argc, char *argv[]);
 int verb_network(int argc, char *argv[]);
+
+/* console.c: `zone attach` and `zone logs` (krata-consoled clients). */
+int verb_zone_attach(int argc, char *argv[]);
+int verb_zone_logs(int argc, char *argv[]);
+/* Runs an interactive session: zone output read from out_fd, keys written
+ * to in_fd (-1: read-only); Ctrl+] detaches. For `zone launch --attach`:
+ * out_fd from FollowLog (replays everything since the zone started, so no
+ * early output is lost however late the attach), in_fd from
+ * OpenConsole(name, true); or one OpenConsole fd for both. */
+int console_session(sd_bus *bus, const char *name, int out_fd, int in_fd);

@@ -16,5 +16,7 @@ int verb_zone(int argc, char *argv[]) {
 
         for (size_t i = 0; i < ELEMENTSOF(names); i++)
                 verbs[i] = (Verb) { names[i], 1, -1, not_yet, "(not available yet)" };
+        verbs[5] = (Verb) { "attach", 2, -1, verb_zone_attach, "attach the terminal to a zone's console (Ctrl+] detaches)" };
+        verbs[6] = (Verb) { "logs", 2, -1, verb_zone_logs, "print a zone's console log; -f follows it" };
         return dispatch_verb("zone", verbs, argc, argv);
 }

@@ -33,17 +33,6 @@ need docker-registry umoci skopeo unsquashfs
 [ -x /bin/busybox ] || fail "/bin/busybox is missing (busybox-static): run tools/install-deps"
 [ -x "$KRATACTL" ] && [ -x "$IMAGED" ] || fail "build tree $BUILD lacks kratactl or krata-imaged"
 
-# The real squash library must be linked (the stand-in converts one layer only).
-require_real_squash() {
-  if ! "$IMAGED" --version | grep -qx 'squash: libsquash'; then
-    if [ "${KRATA_TEST_ALLOW_SQUASH_STANDIN:-0}" = 1 ]; then
-      note "squash stand-in linked; allowed by KRATA_TEST_ALLOW_SQUASH_STANDIN=1"
-    else
-      fail "krata-imaged is linked with the squash stand-in, not src/imaged/squash (merge the imaged-squash branch)"
-    fi
-  fi
-}
-
 free_port() {
   python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
 }

@@ -4,7 +4,6 @@
 # a small token server (token-server.py), anonymous and with credentials from
 # the docker-style auth file ($KRATA_CONFIG_DIR/auth.json, or AuthFile=).
 source "$(dirname "$0")/lib-image.sh"
-require_real_squash
 need htpasswd
 
 build_busybox "$WORK/L" latest amd64 hello-auth

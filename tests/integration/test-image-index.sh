@@ -5,7 +5,6 @@
 # picked by default, --platform picks another, a missing one is refused with
 # the list of what the index has.
 source "$(dirname "$0")/lib-image.sh"
-require_real_squash
 
 start_registry main
 build_busybox "$WORK/L" amd64 amd64 marker-amd64

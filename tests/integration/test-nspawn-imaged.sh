@@ -7,7 +7,6 @@
 # idle exit. A docker-registry runs inside the container (its private network)
 # over storage prepared on the host.
 source "$(dirname "$0")/lib-image.sh"
-require_real_squash
 command -v systemd-nspawn >/dev/null || fail "systemd-nspawn is missing: run tools/install-deps"
 rig=$SRC/tests/lib/nspawn-rig
 usrbuild=$BUILD/../build-nspawn
@@ -28,10 +27,6 @@ KRATA_BUILD_ROOT=$usrbuild "$rig" up "$dir" || fail "container did not boot"
 x() { "$rig" exec "$dir" "$@"; }
 
 install -D -m 0755 "$(command -v docker-registry)" "$dir/root/usr/local/bin/docker-registry"
-if ! "$IMAGED" --version | grep -qx 'squash: libsquash'; then
-  # the stand-in (KRATA_TEST_ALLOW_SQUASH_STANDIN=1) needs tar2sqfs
-  install -D -m 0755 /usr/bin/tar2sqfs "$dir/root/usr/local/bin/tar2sqfs"
-fi
 mkdir -p "$dir/root/var/tmp/reg"
 cp -a "$WORK/registry-host/data" "$dir/root/var/tmp/reg/data"
 cat >"$dir/root/var/tmp/reg/config.yml" <<'YML'

@@ -4,19 +4,12 @@
 # member of group "krata" is allowed, any other user is refused.
 set -euo pipefail
 src=${KRATA_SOURCE_ROOT:?}
-usrbuild=${KRATA_BUILD_ROOT:?}/../build-nspawn
 rig=$src/tests/lib/nspawn-rig
 dir=$(mktemp -d /tmp/krata-nspawn.XXXXXX)
 trap '"$rig" down "$dir" || true' EXIT
 fail() { echo "FAIL: $*" >&2; [ -f "$dir/console.log" ] && tail -n 40 "$dir/console.log" >&2; exit 1; }
 
-# the container needs a /usr-prefixed install of this tree
-if [ ! -f "$usrbuild/build.ninja" ]; then
-  meson setup "$usrbuild" "$src" --prefix=/usr -Dtests=disabled -De2e=false >/dev/null
-fi
-ninja -C "$usrbuild" >/dev/null
-echo "# booting systemd in a container (base tree cached after the first run)"
-KRATA_BUILD_ROOT=$usrbuild "$rig" up "$dir" || fail "container did not boot"
+"$rig" up-usr "$dir" || fail "container did not boot"
 
 install -D -m 0755 "$KRATA_BUILD_ROOT/tests/integration/polkit-server" "$dir/root/usr/local/lib/krata-test/polkit-server"
 cat >"$dir/root/etc/dbus-1/system.d/org.krata.Test.conf" <<'CONF'

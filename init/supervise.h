@@ -1,0 +1,20 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#pragma once
+
+#include "launch-spec.h"
+#include "user.h"
+
+typedef struct SuperviseResult {
+        int exit_code;       /* WEXITSTATUS, or 128+signal */
+        const char *failure; /* set when the process never started: "exec", "cwd", "user" */
+} SuperviseResult;
+
+/* Builds the process's environment: the spec's, plus HOME from the user and
+ * TERM for a TTY when the image did not set them. */
+int supervise_build_env(const LaunchSpec *s, const UserCreds *c, char ***ret);
+
+/* Forks the container process (own session; on the console as its
+ * controlling TTY when s->tty: console_fd if >= 0, else the path console), with the user's credentials, cwd, umask and env, then acts
+ * as PID 1: reaps every child, forwards SIGTERM/SIGINT/SIGHUP to the process,
+ * and once it has exited stops the stragglers. */
+int supervise_run(const LaunchSpec *s, const UserCreds *c, const char *console, int console_fd, SuperviseResult *ret);

@@ -1,0 +1,366 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include "bus-util.h"
+#include "kratactl.h"
+#include "log.h"
+#include "string-util.h"
+
+/* zone attach / zone logs: clients of krata-consoled (org.krata.Console1).
+ * The console is a socket handed over by OpenConsole/FollowLog; attach puts
+ * the terminal in raw mode so every key (Ctrl+C included) reaches the zone,
+ * except Ctrl+] which detaches and restores the terminal. */
+
+#define CONSOLE_BUS_NAME "org.krata.Console1"
+#define CONSOLE_BUS_PATH "/org/krata/console1"
+#define CONSOLE_BUS_INTERFACE "org.krata.Console1"
+#define DETACH_CHAR 0x1d /* Ctrl+] */
+
+static int console_call_fd(sd_bus *bus, const char *method, const char *name, int write, int *ret_fd) {
+        _cleanup_bus_error_ sd_bus_error error = SD_BUS_ERROR_NULL;
+        _cleanup_bus_message_ sd_bus_message *reply = NULL;
+        int fd, r;
+
+        if (write >= 0)
+                r = sd_bus_call_method(bus, CONSOLE_BUS_NAME, CONSOLE_BUS_PATH, CONSOLE_BUS_INTERFACE, method,
+                                       &error, &reply, "sb", name, write);
+        else
+                r = sd_bus_call_method(bus, CONSOLE_BUS_NAME, CONSOLE_BUS_PATH, CONSOLE_BUS_INTERFACE, method,
+                                       &error, &reply, "s", name);
+        if (r < 0)
+                return log_error_errno(r, "Cannot open the console of zone %s: %s", name, bus_error_message(&error, r));
+        r = sd_bus_message_read(reply, "h", &fd);
+        if (r < 0)
+                return log_error_errno(r, "Bad reply from krata-consoled: %m");
+        /* The reply owns its fd; keep our own. */
+        fd = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+        if (fd < 0)
+                return log_error_errno(errno, "Failed to duplicate the console fd: %m");
+        *ret_fd = fd;
+        return 0;
+}
+
+static int write_all(int fd, const void *p, size_t n) {
+        while (n > 0) {
+                ssize_t k = write(fd, p, n);
+                if (k < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        if (errno == EAGAIN) {
+                                struct pollfd pfd = { .fd = fd, .events = POLLOUT };
+                                (void) poll(&pfd, 1, -1);
+                                continue;
+                        }
+                        return -errno;
+                }
+                p = (const uint8_t *) p + k;
+                n -= (size_t) k;
+        }
+        return 0;
+}
+
+static void send_winsize(sd_bus *bus, const char *name) {
+        _cleanup_bus_error_ sd_bus_error error = SD_BUS_ERROR_NULL;
+        struct winsize ws;
+        int r;
+
+        if (ioctl(STDIN_FILENO, TIOCGWINSZ, &ws) < 0 || ws.ws_row == 0 || ws.ws_col == 0)
+                return;
+        r = sd_bus_call_method(bus, CONSOLE_BUS_NAME, CONSOLE_BUS_PATH, CONSOLE_BUS_INTERFACE, "Resize",
+                               &error, NULL, "sqq", name, (uint16_t) ws.ws_row, (uint16_t) ws.ws_col);
+        if (r < 0) /* a zone without a TTY has nothing to resize: not worth more */
+                log_debug("Cannot pass the window size to zone %s: %s", name, bus_error_message(&error, r));
+}
+
+typedef struct Terminal {
+        struct termios saved;
+        bool raw;
+} Terminal;
+
+static void terminal_restore(Terminal *t) {
+        if (t->raw) {
+                (void) tcsetattr(STDIN_FILENO, TCSADRAIN, &t->saved);
+                t->raw = false;
+        }
+}
+
+static int terminal_make_raw(Terminal *t) {
+        struct termios raw;
+
+        if (!isatty(STDIN_FILENO))
+                return 0;
+        if (tcgetattr(STDIN_FILENO, &t->saved) < 0)
+                return log_error_errno(errno, "Cannot read the terminal settings: %m");
+        raw = t->saved;
+        cfmakeraw(&raw);
+        if (tcsetattr(STDIN_FILENO, TCSANOW, &raw) < 0)
+                return log_error_errno(errno, "Cannot put the terminal in raw mode: %m");
+        t->raw = true;
+        return 1;
+}
+
+int console_session(sd_bus *bus, const char *name, int out_fd, int in_fd) {
+        bool write = in_fd >= 0;
+        Terminal term = {};
+        uint8_t in[4096], out[16384];
+        size_t n_in = 0;
+        bool stdin_eof = !write, shut = false, detach = false, tty;
+        _cleanup_close_ int sfd = -EBADF;
+        sigset_t mask, old;
+        int r = 0;
+
+        /* Signals arrive as events so the terminal is always restored:
+         * SIGWINCH is passed on, the rest end the session. */
+        sigemptyset(&mask);
+        sigaddset(&mask, SIGWINCH);
+        sigaddset(&mask, SIGTERM);
+        sigaddset(&mask, SIGHUP);
+        sigaddset(&mask, SIGINT);
+        sigaddset(&mask, SIGQUIT);
+        sigprocmask(SIG_BLOCK, &mask, &old);
+        sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+        if (sfd < 0) {
+                r = log_error_errno(errno, "signalfd failed: %m");
+                goto finish;
+        }
+        signal(SIGPIPE, SIG_IGN);
+
+        tty = terminal_make_raw(&term) > 0;
+        if (tty) {
+                fprintf(stderr, "Attached to zone %s%s. Press Ctrl+] to detach.\r\n", name, write ? "" : " (read-only)");
+                if (write)
+                        send_winsize(bus, name);
+        }
+
+        while (!detach) {
+                /* stdin is polled only when there is room for it: a negative
+                 * fd is skipped, so its hang-up cannot be reported early. */
+                bool want_stdin = !stdin_eof && n_in == 0;
+                struct pollfd p[4] = {
+                        { .fd = want_stdin ? STDIN_FILENO : -1, .events = POLLIN },
+                        { .fd = out_fd, .events = POLLIN },
+                        { .fd = sfd, .events = POLLIN },
+                        { .fd = n_in > 0 ? in_fd : -1, .events = POLLOUT },
+                };
+
+                if (poll(p, 4, -1) < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        r = log_error_errno(errno, "poll failed: %m");
+                        break;
+                }
+                if (p[2].revents & POLLIN) {
+                        struct signalfd_siginfo si;
+                        while (read(sfd, &si, sizeof si) == (ssize_t) sizeof si) {
+                                if (si.ssi_signo == SIGWINCH) {
+                                        if (tty && write)
+                                                send_winsize(bus, name);
+                                } else
+                                        detach = true;
+                        }
+                }
+                if (p[0].revents & (POLLIN | POLLHUP | POLLERR)) {
+                        ssize_t k = read(STDIN_FILENO, in, sizeof in);
+                        if (k < 0 && errno != EAGAIN && errno != EINTR) {
+                                r = log_error_errno(errno, "Reading from standard input failed: %m");
+                                break;
+                        }
+                        if (k == 0)
+                                stdin_eof = true;
+                        else if (k > 0) {
+                                n_in = (size_t) k;
+                                if (tty) {
+                                        uint8_t *d = memchr(in, DETACH_CHAR, n_in);
+                                        if (d) { /* what was typed before it still goes */
+                                                n_in = (size_t) (d - in);
+                                                detach = true;
+                                        }
+                                }
+                        }
+                }
+                if (n_in > 0 && (detach || (p[3].revents & (POLLOUT | POLLERR | POLLHUP)))) {
+                        ssize_t k = detach ? (write_all(in_fd, in, n_in) < 0 ? -1 : (ssize_t) n_in)
+                                           : send(in_fd, in, n_in, MSG_DONTWAIT | MSG_NOSIGNAL);
+                        if (k < 0 && errno != EAGAIN) {
+                                r = log_error_errno(errno, "The console of zone %s went away: %m", name);
+                                break;
+                        }
+                        if (k > 0) {
+                                memmove(in, in + k, n_in - (size_t) k);
+                                n_in -= (size_t) k;
+                        }
+                }
+                if (stdin_eof && write && n_in == 0 && !shut) {
+                        /* No more input (after the last bytes went out): the
+                         * writer slot is released, the zone's output still comes. */
+                        (void) shutdown(in_fd, SHUT_WR);
+                        shut = true;
+                }
+                if (p[1].revents & (POLLIN | POLLHUP | POLLERR)) {
+                        ssize_t k = read(out_fd, out, sizeof out);
+                        if (k < 0 && errno != EAGAIN && errno != EINTR) {
+                                r = log_error_errno(errno, "Reading the console of zone %s failed: %m", name);
+                                break;
+                        }
+                        if (k == 0) {
+                                if (tty)
+                                        fprintf(stderr, "\r\nThe console of zone %s closed.\r\n", name);
+                                break;
+                        }
+                        if (k > 0 && (r = write_all(STDOUT_FILENO, out, (size_t) k)) < 0) {
+                                log_error_errno(r, "Writing to standard output failed: %m");
+                                break;
+                        }
+                }
+        }
+        terminal_restore(&term);
+        if (detach && tty)
+                fprintf(stderr, "\nDetached from zone %s.\n", name);
+finish:
+        sigprocmask(SIG_SETMASK, &old, NULL);
+        return r;
+}
+
+int verb_zone_attach(int argc, char *argv[]) {
+        static const struct option options[] = {
+                { "help", no_argument, NULL, 'h' },
+                { "read-only", no_argument, NULL, 'r' },
+                { "history", no_argument, NULL, 'H' },
+                {}
+        };
+        _cleanup_bus_ sd_bus *bus = NULL;
+        _cleanup_close_ int fd = -EBADF, log_fd = -EBADF;
+        bool read_only = false, history = false;
+        int c, r;
+
+        optind = 0;
+        while ((c = getopt_long(argc, argv, "+hrH", options, NULL)) >= 0)
+                switch (c) {
+                case 'h':
+                        printf("kratactl zone attach [--read-only] [--history] NAME\n\n"
+                               "Connect the terminal to the zone's console. Ctrl+] detaches.\n"
+                               "  -r --read-only   Only show output (another client may be writing)\n"
+                               "  -H --history     Show the scrollback first, then live output\n");
+                        return EXIT_OK;
+                case 'r':
+                        read_only = true;
+                        break;
+                case 'H':
+                        history = true;
+                        break;
+                default:
+                        return EXIT_USAGE;
+                }
+        if (optind != argc - 1) {
+                log_error("'zone attach' takes one zone name.");
+                return EXIT_USAGE;
+        }
+        r = bus_connect_system(&bus);
+        if (r < 0)
+                return EXIT_UNAVAILABLE;
+        /* With history, output comes from FollowLog (scrollback, then live,
+         * no gap) and OpenConsole's fd only carries input; the daemon never
+         * waits for a reader, so leaving its output unread costs nothing. */
+        if (!read_only || !history) {
+                r = console_call_fd(bus, "OpenConsole", argv[optind], !read_only, &fd);
+                if (r < 0)
+                        return exit_code_from_errno(r);
+        }
+        if (history) {
+                r = console_call_fd(bus, "FollowLog", argv[optind], -1, &log_fd);
+                if (r < 0)
+                        return exit_code_from_errno(r);
+        }
+        r = console_session(bus, argv[optind], history ? log_fd : fd, read_only ? -EBADF : fd);
+        return r < 0 ? exit_code_from_errno(r) : EXIT_OK;
+}
+
+static int print_log(sd_bus *bus, const char *name) {
+        _cleanup_bus_error_ sd_bus_error error = SD_BUS_ERROR_NULL;
+        _cleanup_bus_message_ sd_bus_message *reply = NULL;
+        const void *p;
+        size_t n;
+        int r;
+
+        r = sd_bus_call_method(bus, CONSOLE_BUS_NAME, CONSOLE_BUS_PATH, CONSOLE_BUS_INTERFACE, "GetLog",
+                               &error, &reply, "s", name);
+        if (r < 0)
+                return log_error_errno(r, "Cannot get the log of zone %s: %s", name, bus_error_message(&error, r));
+        r = sd_bus_message_read_array(reply, 'y', &p, &n);
+        if (r < 0)
+                return log_error_errno(r, "Bad reply from krata-consoled: %m");
+        r = write_all(STDOUT_FILENO, p, n);
+        if (r < 0)
+                return log_error_errno(r, "Writing to standard output failed: %m");
+        return 0;
+}
+
+static int follow_log(sd_bus *bus, const char *name) {
+        _cleanup_close_ int fd = -EBADF;
+        uint8_t buf[65536];
+        int r;
+
+        /* One call replays the scrollback and follows: no gap, no repeat. */
+        r = console_call_fd(bus, "FollowLog", name, -1, &fd);
+        if (r < 0)
+                return r;
+        for (;;) {
+                ssize_t k = read(fd, buf, sizeof buf);
+                if (k < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        return log_error_errno(errno, "Reading the log of zone %s failed: %m", name);
+                }
+                if (k == 0)
+                        return 0; /* the zone is gone */
+                r = write_all(STDOUT_FILENO, buf, (size_t) k);
+                if (r < 0)
+                        return r == -EPIPE ? 0 : log_error_errno(r, "Writing to standard output failed: %m");
+        }
+}
+
+int verb_zone_logs(int argc, char *argv[]) {
+        static const struct option options[] = {
+                { "help", no_argument, NULL, 'h' },
+                { "follow", no_argument, NULL, 'f' },
+                {}
+        };
+        _cleanup_bus_ sd_bus *bus = NULL;
+        bool follow = false;
+        int c, r;
+
+        optind = 0;
+        while ((c = getopt_long(argc, argv, "+hf", options, NULL)) >= 0)
+                switch (c) {
+                case 'h':
+                        printf("kratactl zone logs [-f] NAME\n\n"
+                               "Print the zone's console scrollback; -f keeps following it until the zone ends.\n");
+                        return EXIT_OK;
+                case 'f':
+                        follow = true;
+                        break;
+                default:
+                        return EXIT_USAGE;
+                }
+        if (optind != argc - 1) {
+                log_error("'zone logs' takes one zone name.");
+                return EXIT_USAGE;
+        }
+        signal(SIGPIPE, SIG_IGN);
+        r = bus_connect_system(&bus);
+        if (r < 0)
+                return EXIT_UNAVAILABLE;
+        r = follow ? follow_log(bus, argv[optind]) : print_log(bus, argv[optind]);
+        return r < 0 ? exit_code_from_errno(r) : EXIT_OK;
+}
