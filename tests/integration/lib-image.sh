@@ -92,7 +92,7 @@ push() {
 # (the tests also run against an ASan+UBSan build: KRATA_BUILD_ROOT=build-asan).
 dev() {
   local rc=0
-  KRATA_DEV_DIR=$WORK/dev KRATA_BUILD_DIR=$BUILD "$SRC/tools/dev-env" "$@" 2> >(grep -v '^dev-env: state kept' >&2) || rc=$?
+  KRATA_DEV_DIR=$WORK/dev KRATA_BUILD_DIR=$BUILD "$SRC/tools/dev-env" "$@" || rc=$?
   if grep -qE 'AddressSanitizer|LeakSanitizer|runtime error:' "$WORK/dev/dbus/log" 2>/dev/null; then
     cat "$WORK/dev/dbus/log" >&2
     fail "krata-imaged reported a sanitizer error"
