@@ -1,0 +1,44 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#pragma once
+
+#include <stdint.h>
+
+#include "bus-util.h"
+#include "imaged-config.h"
+
+#define IMAGES_BUS_NAME "org.krata.Images1"
+#define IMAGES_OBJECT_PATH "/org/krata/images1"
+#define IMAGES_INTERFACE "org.krata.Images1"
+#define TRANSFER_INTERFACE "org.krata.Images1.Transfer"
+#define TRANSFER_PATH_PREFIX "/org/krata/images1/transfer"
+
+typedef struct Transfer Transfer;
+typedef struct PolkitRegistry PolkitRegistry;
+
+#define IMAGES_POLKIT_ACTION "org.krata.image.pull"
+
+typedef struct Manager {
+        sd_event *event;
+        sd_bus *bus;
+        ImagedConfig config;
+        Transfer **transfers;
+        size_t n_transfers;
+        uint32_t next_transfer_id;
+        PolkitRegistry *polkit;
+} Manager;
+
+int manager_new(Manager **ret);
+Manager *manager_free(Manager *m);
+DEFINE_TRIVIAL_CLEANUP_FUNC(Manager *, manager_free);
+int manager_connect_bus(Manager *m);
+int manager_is_idle(void *userdata);
+void manager_update_status(Manager *m);
+
+Transfer *manager_find_transfer(Manager *m, uint32_t id);
+/* An active pull of the same reference and platform, to share. */
+Transfer *manager_find_pull(Manager *m, const char *reference, const char *platform);
+int manager_add_transfer(Manager *m, Transfer *t);
+void manager_remove_transfer(Manager *m, Transfer *t);
+
+/* manager-dbus.c */
+extern const sd_bus_vtable manager_vtable[];
