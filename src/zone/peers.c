@@ -93,9 +93,51 @@ static int inspect(Supervisor *s, const char *ref, char **ret_json, sd_bus_error
         return *ret_json ? 0 : -ENOMEM;
 }
 
+/* A failed transfer's Error arrives in its last PropertiesChanged, possibly
+ * before Pull's reply has told us its path and certainly before we could ask:
+ * keep the errors of all transfers, "PATH\tERROR", matched up afterwards. */
+static int on_transfer_changed(sd_bus_message *m, void *userdata, sd_bus_error *ret_error) {
+        char ***errors = userdata;
+        const char *iface, *key, *v;
+        int r;
+
+        if (sd_bus_message_read(m, "s", &iface) < 0 || !streq(iface, IMAGES_TRANSFER_INTERFACE))
+                return 0;
+        if (sd_bus_message_enter_container(m, 'a', "{sv}") < 0)
+                return 0;
+        while (sd_bus_message_enter_container(m, 'e', "sv") > 0) {
+                if (sd_bus_message_read(m, "s", &key) < 0)
+                        return 0;
+                if (streq(key, "Error") && sd_bus_message_read(m, "v", "s", &v) >= 0) {
+                        if (!isempty(v) && string_is_printable(v, 1024) && strv_length(*errors) < 64) {
+                                char *e = NULL;
+                                r = asprintf_safe(&e, "%s\t%s", sd_bus_message_get_path(m), v);
+                                if (r >= 0)
+                                        (void) strv_consume(errors, e);
+                        }
+                } else if (sd_bus_message_skip(m, "v") < 0)
+                        return 0;
+                if (sd_bus_message_exit_container(m) < 0)
+                        return 0;
+        }
+        return 0;
+}
+
+static const char *transfer_error(char **errors, const char *path) {
+        const char *found = NULL;
+        STRV_FOREACH(e, errors) {
+                const char *rest = startswith(*e, path);
+                if (rest && rest[0] == '\t')
+                        found = rest + 1; /* the last one wins */
+        }
+        return found;
+}
+
 int image_acquire(Supervisor *s, const char *ref, ImageInfo *ret) {
         _cleanup_bus_error_ sd_bus_error error = SD_BUS_ERROR_NULL;
         _cleanup_bus_message_ sd_bus_message *reply = NULL;
+        _cleanup_(sd_bus_slot_unrefp) sd_bus_slot *watch = NULL;
+        _cleanup_strv_free_ char **errors = NULL;
         _cleanup_free_ char *json = NULL, *transfer = NULL;
         const char *tpath;
         uint64_t deadline = now_usec() + PULL_TIMEOUT_USEC;
@@ -105,6 +147,12 @@ int image_acquire(Supervisor *s, const char *ref, ImageInfo *ret) {
         if (!s->bus)
                 return log_error_errno(SYNTHETIC_ERRNO(ENOTCONN), "No system bus: cannot ask krata-imaged for %s.", ref);
         (void) sd_notifyf(false, "STATUS=Pulling image %s", ref);
+        r = sd_bus_add_match(s->bus, &watch,
+                             "type='signal',sender='org.krata.Images1',interface='org.freedesktop.DBus.Properties',"
+                             "member='PropertiesChanged',path_namespace='/org/krata/images1'",
+                             on_transfer_changed, &errors);
+        if (r < 0)
+                return log_error_errno(r, "Cannot follow krata-imaged's transfers: %m");
         r = sd_bus_call_method(s->bus, "org.krata.Images1", "/org/krata/images1", "org.krata.Images1", "Pull",
                                &error, &reply, "st", ref, (uint64_t) 0);
         if (r < 0) {
@@ -126,8 +174,9 @@ int image_acquire(Supervisor *s, const char *ref, ImageInfo *ret) {
                 _cleanup_bus_error_ sd_bus_error e2 = SD_BUS_ERROR_NULL;
                 _cleanup_free_ char *phase = NULL;
                 double progress = -1;
-                struct timespec pause = { 0, 200 * 1000 * 1000 };
 
+                while (sd_bus_process(s->bus, NULL) > 0) /* dispatch the transfer's signals */
+                        ;
                 r = sd_bus_get_property_string(s->bus, "org.krata.Images1", transfer, IMAGES_TRANSFER_INTERFACE,
                                                "Phase", &e2, &phase);
                 if (r < 0)
@@ -139,7 +188,8 @@ int image_acquire(Supervisor *s, const char *ref, ImageInfo *ret) {
                         (void) sd_bus_get_property_string(s->bus, "org.krata.Images1", transfer,
                                                           IMAGES_TRANSFER_INTERFACE, "Error", NULL, &why);
                         return log_error_errno(SYNTHETIC_ERRNO(ENOENT), "Pulling image %s %s: %s", ref, phase,
-                                               isempty(why) ? "(no reason given)" : why);
+                                               !isempty(why) ? why :
+                                               transfer_error(errors, transfer) ?: "(no reason given)");
                 }
                 if (sd_bus_get_property_trivial(s->bus, "org.krata.Images1", transfer, IMAGES_TRANSFER_INTERFACE,
                                                 "Progress", NULL, 'd', &progress) >= 0 && progress >= 0) {
@@ -152,14 +202,22 @@ int image_acquire(Supervisor *s, const char *ref, ImageInfo *ret) {
                         return log_error_errno(SYNTHETIC_ERRNO(ETIMEDOUT), "Pulling image %s timed out.", ref);
                 if (stop_pending())
                         return log_error_errno(SYNTHETIC_ERRNO(ECANCELED), "Stopped while pulling image %s.", ref);
-                nanosleep(&pause, NULL);
+                (void) sd_bus_wait(s->bus, 200 * 1000);
         }
         {
                 _cleanup_bus_error_ sd_bus_error e3 = SD_BUS_ERROR_NULL;
+                const char *why;
+
                 r = inspect(s, ref, &json, &e3);
-                if (r < 0)
+                if (r < 0) {
+                        while (sd_bus_process(s->bus, NULL) > 0)
+                                ;
+                        why = transfer_error(errors, transfer);
+                        if (why)
+                                return log_error_errno(SYNTHETIC_ERRNO(ENOENT), "Pulling image %s failed: %s", ref, why);
                         return log_error_errno(r, "Image %s is not available after its pull: %s", ref,
                                                bus_error_message(&e3, r));
+                }
         }
         r = parse_inspect(json, ret);
         if (r < 0)

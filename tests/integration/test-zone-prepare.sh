@@ -40,6 +40,6 @@ note "launch spec: Entrypoint kept, Cmd replaced, env merged, image's WorkingDir
 
 printf '[Zone]\nImage=%s/test/nope:1\n' "$REG_main" >"$WORK/dev/state/zones/nope.zone"
 if out=$(dev "$HELPER" nope 2>&1); then fail "a missing image succeeded"; fi
-grep -qi "nope" <<<"$out" || fail "missing image: unclear error: $out"
+grep -q "nope.*404\|404.*nope" <<<"$out" || fail "missing image: the registry's reason (404) is lost: $out"
 note "a missing image fails with imaged's reason: $(grep -i nope <<<"$out" | tail -n1)"
 echo ok
