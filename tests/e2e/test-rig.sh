@@ -42,6 +42,7 @@ code=$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$port/v2/") || t
 pass "registry: dom0 127.0.0.1:5000 reachable from the host as 127.0.0.1:$port"
 
 # A trivial PV guest: busybox initrd whose /init prints the marker on hvc0.
+# E2E_RIG_KERNEL=vmlinuz boots the compressed kernel (bench/devhost compares).
 marker="KRATA-E2E-RIG-$$-OK"
 mkdir -p "$tmp/initrd/bin" "$tmp/initrd/dev" "$tmp/initrd/proc"
 cp /bin/busybox "$tmp/initrd/bin/busybox"
@@ -58,7 +59,7 @@ chmod +x "$tmp/initrd/init"
 cat >"$tmp/e2e-rig.cfg" <<CFG
 name = "e2e-rig"
 type = "pv"
-kernel = "/var/lib/krata-devhost/vmlinuz"
+kernel = "/var/lib/krata-devhost/${E2E_RIG_KERNEL:-vmlinux}"
 ramdisk = "/tmp/e2e-rig/initrd.gz"
 memory = 128
 vcpus = 1
