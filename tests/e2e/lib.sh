@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # SPDX-License-Identifier: Apache-2.0
 # Sourced by the e2e scenarios: the dev host (tools/devhost) and small helpers.
 set -euo pipefail

@@ -4,7 +4,9 @@
 # /dev/xen), `devhost exec` is faithful, the registry is forwarded, and a PV
 # guest (Debian's kernel + a busybox initrd) boots under `xl create` and prints
 # its marker on hvc0. xl is the rig's self-test only; krata scenarios use krata.
+# shellcheck disable=SC2034 # read by lib.sh
 scenario=rig
+# shellcheck source=tests/e2e/lib.sh
 . "$(dirname "$0")/lib.sh"
 e2e_up || fail "tools/devhost up failed"
 
