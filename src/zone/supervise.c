@@ -54,14 +54,16 @@ bool stop_pending(void) {
 
 void teardown(Supervisor *s) {
         /* Order: peers first (they hold the console ring and the vif), then the
-         * backends and xenstore, the domain, and last the loop devices blkback
-         * was using. Each step is skipped when it did not happen. */
+         * domain, its xenstore entries (removing a backend directory makes
+         * blkback/netback let go of the device; with the frontend gone there
+         * is no handshake to wait for, as with xl destroy), and last the loop
+         * devices blkback was using. Each step is skipped when it did not happen. */
         console_unregister(s);
         network_detach(s);
-        xs_remove_all(s);
         if (domain_destroy(s) < 0)
                 log_error("Zone %s: domain %u could not be destroyed; it is left for krata-zoned to report.",
                           s->spec->name, s->domid);
+        xs_remove_all(s);
         for (size_t i = 0; i < s->n_disks; i++)
                 loop_detach(&s->disks[i]);
         if (s->config_disk_path) {
@@ -222,11 +224,11 @@ int cleanup_orphan(const char *name) {
         if (rec->domid > 0 && s.uuid && domain_open(&s) >= 0) {
                 s.domid = (uint32_t) rec->domid;
                 s.domain_created = true;
+                (void) domain_destroy(&s);
                 s.xsh = xs_open(0);
                 s.xs_domain_written = s.xsh != NULL;
                 if (s.xsh)
                         xs_remove_all(&s);
-                (void) domain_destroy(&s);
         }
         STRV_FOREACH(l, rec->loop_devices)
                 (void) loop_clear_by_path(*l);

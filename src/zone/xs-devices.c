@@ -280,51 +280,10 @@ void xs_read_init_failure(Supervisor *s) {
         free(v);
 }
 
-static void close_backends(struct xs_handle *xsh, uint32_t domid) {
-        static const char *const types[] = { "vbd", "vif" };
-        struct timespec pause = { 0, 100 * 1000 * 1000 };
-
-        /* Ask each backend to close (5) and give it up to 2 s to reach closed (6),
-         * so blkback lets go of the loop devices before we remove its tree. */
-        for (size_t i = 0; i < ELEMENTSOF(types); i++) {
-                char dir[96];
-                unsigned n = 0;
-                char **devs;
-
-                snprintf(dir, sizeof dir, "/local/domain/0/backend/%s/%u", types[i], domid);
-                devs = xs_directory(xsh, XBT_NULL, dir, &n);
-                if (!devs)
-                        continue;
-                for (unsigned j = 0; j < n; j++) {
-                        char p[160];
-                        snprintf(p, sizeof p, "%s/%s/state", dir, devs[j]);
-                        (void) xs_write(xsh, XBT_NULL, p, "5", 1);
-                }
-                for (unsigned tries = 0; tries < 20; tries++) {
-                        bool all_closed = true;
-                        for (unsigned j = 0; j < n; j++) {
-                                char p[160];
-                                unsigned len;
-                                char *v;
-                                snprintf(p, sizeof p, "%s/%s/state", dir, devs[j]);
-                                v = xs_read(xsh, XBT_NULL, p, &len);
-                                if (v && !streq(v, "6"))
-                                        all_closed = false;
-                                free(v);
-                        }
-                        if (all_closed)
-                                break;
-                        nanosleep(&pause, NULL);
-                }
-                free(devs);
-        }
-}
-
 void xs_remove_for_domid(struct xs_handle *xsh, uint32_t domid, const char *uuid) {
         static const char *const types[] = { "vbd", "vif", "console" };
         char p[128];
 
-        close_backends(xsh, domid);
         for (size_t i = 0; i < ELEMENTSOF(types); i++) {
                 snprintf(p, sizeof p, "/local/domain/0/backend/%s/%u", types[i], domid);
                 (void) xs_rm(xsh, XBT_NULL, p);
