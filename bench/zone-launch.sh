@@ -23,6 +23,7 @@ zone_image_push
 dx kratactl zone launch -n bench-prep --attach "$E2E_IMAGE" /bin/true >/dev/null 2>&1 || true
 digest=$(dx kratactl -o json zone inspect bench-prep | jq -r .ImageDigest)
 dx kratactl zone destroy bench-prep >/dev/null
+"$devhost" push "$src/build/tests/integration/krata-test-mkconfigdisk" /run/krata-test-mkconfigdisk >/dev/null
 dx sh -c '
 	set -e
 	k=/var/lib/krata/zone/kernel
@@ -30,7 +31,7 @@ dx sh -c '
 	img=$(ls /var/lib/krata/images/'"${digest#sha256:}"'/rootfs.squashfs)
 	mkdir -p /run/bench
 	echo "{\"version\":\"1.0\",\"hostname\":\"bench\",\"argv\":[\"/bin/echo\",\"BENCH-MARKER\"],\"env\":[\"PATH=/bin\"]}" |
-		/usr/libexec/krata/krata-test-mkconfigdisk /run/bench/config.img
+		/run/krata-test-mkconfigdisk /run/bench/config.img
 	add=""; [ -f /var/lib/krata/zone/addons.squashfs ] &&
 		add=", \"format=raw, vdev=xvdc, access=ro, target=/var/lib/krata/zone/addons.squashfs\""
 	cat >/run/bench/xl.cfg <<CFG
@@ -49,16 +50,16 @@ t_krata=(); t_xl=()
 for n in $(seq "$rounds"); do
 	t0=$(date +%s.%N)
 	dx sh -c "kratactl zone launch --rm --attach $E2E_IMAGE /bin/echo BENCH-MARKER | grep -m1 -q BENCH-MARKER"
-	t_krata+=("$(echo "$(date +%s.%N) - $t0" | bc)")
+	t_krata+=("$(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.2f", b - a }')")
 	t0=$(date +%s.%N)
 	dx sh -c 'xl create -c /run/bench/xl.cfg 2>&1 | grep -m1 -q BENCH-MARKER; xl destroy bench-xl >/dev/null 2>&1 || true'
-	t_xl+=("$(echo "$(date +%s.%N) - $t0" | bc)")
+	t_xl+=("$(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.2f", b - a }')")
 done
 median() { printf '%s\n' "$@" | sort -n | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
 mk=$(median "${t_krata[@]}"); mx=$(median "${t_xl[@]}")
 echo "| launch → first output (busybox, TCG dev host, $rounds rounds) | krata | xl create |"
 echo "|---|---|---|"
 echo "| median seconds | $mk | $mx |"
-echo "| ratio krata/xl | $(echo "scale=2; $mk / $mx" | bc) | 1 |"
+echo "| ratio krata/xl | $(awk -v a="$mk" -v b="$mx" 'BEGIN { printf "%.2f", a / b }') | 1 |"
 echo
 echo "Command: bench/zone-launch.sh $rounds"

@@ -232,6 +232,15 @@ int cleanup_orphan(const char *name) {
         }
         STRV_FOREACH(l, rec->loop_devices)
                 (void) loop_clear_by_path(*l);
+        /* the launch-spec disk, as teardown() would have removed it */
+        {
+                _cleanup_free_ char *dir = NULL, *disk = NULL;
+                if (asprintf_safe(&dir, "%s/zone/%s", krata_runtime_dir(), name) >= 0 &&
+                    (disk = path_join(dir, "config.img"))) {
+                        (void) unlink(disk);
+                        (void) rmdir(dir);
+                }
+        }
         if (s.xsh)
                 xs_close(s.xsh);
         if (s.xch)

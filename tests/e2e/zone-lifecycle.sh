@@ -28,7 +28,11 @@ domid=$(dx kratactl -o json zone inspect e2e-run | jq -r .DomainId)
 [ "$domid" -gt 0 ] || fail "no domain id"
 dx kratactl zone list | grep -Eq "^e2e-run .* running +$domid " || fail "list does not show e2e-run running as domain $domid"
 dx xl list | awk '{print $2}' | grep -qx "$domid" || fail "domain $domid not on the hypervisor"
-dx sh -c "xenstore-read /local/domain/$domid/krata/status" | grep -q running || fail "init did not report running"
+for _ in $(seq 60); do
+	st=$(dx sh -c "xenstore-read /local/domain/$domid/krata/status 2>/dev/null" || true)
+	[ "$st" = running ] && break; sleep 0.5
+done
+[ "$st" = running ] || fail "krata-init did not report running (krata/status='$st')"
 pass "a running zone is listed with its domain ($domid)"
 dx kratactl zone destroy e2e-run || fail "destroy e2e-run"
 zone_assert_no_leaks "$base" "a destroyed running zone"
