@@ -29,6 +29,8 @@ static void fail(Supervisor *s, const char *result, int r, const char *what) {
 
         if (r == 0) /* the message says it all */
                 snprintf(msg, sizeof msg, "%s", what);
+        else if (s->reason) /* the failing step said why */
+                snprintf(msg, sizeof msg, "%s: %s", what, s->reason);
         else
                 snprintf(msg, sizeof msg, "%s: %s", what, strerror(ERRNO_VALUE(r)));
         free(s->result);
@@ -208,6 +210,7 @@ static void supervisor_done(Supervisor *s) {
         free(s->kernel_cmdline);
         free(s->config_disk_path);
         free(s->result);
+        free(s->reason);
         free(s->network.ipv4.address);
         free(s->network.ipv4.gateway);
         free(s->network.ipv6.address);

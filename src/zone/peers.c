@@ -2,6 +2,7 @@
 /* Talking to krata-imaged, krata-consoled, krata-networkd and krata-zoned,
  * and the boot-chain pieces not merged yet (see peers.h). */
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,6 +26,23 @@
 #define PULL_TIMEOUT_USEC (30ULL * 60 * 1000000)
 #define CONFIG_DISK_MAGIC "KRATACFG"
 #define CONFIG_DISK_MAX (1U << 20)
+
+/* Logs the failure and keeps its sentence for the zone's Error property, so
+ * kratactl shows why (a 404, a missing kernel), not just an errno. glibc's
+ * printf knows %m; errno is set from r for it. */
+static int fail_reason(Supervisor *s, int r, const char *fmt, ...) _printf_(3, 4);
+static int fail_reason(Supervisor *s, int r, const char *fmt, ...) {
+        char buf[1024];
+        va_list ap;
+
+        errno = ERRNO_VALUE(r);
+        va_start(ap, fmt);
+        vsnprintf(buf, sizeof buf, fmt, ap);
+        va_end(ap);
+        free(s->reason);
+        s->reason = strdup(buf);
+        return log_error_errno(r, "%s", buf);
+}
 
 static bool error_is_absent_service(const sd_bus_error *e) {
         return sd_bus_error_has_names(e, SD_BUS_ERROR_SERVICE_UNKNOWN, SD_BUS_ERROR_NAME_HAS_NO_OWNER,
@@ -145,26 +163,26 @@ int image_acquire(Supervisor *s, const char *ref, ImageInfo *ret) {
         int r;
 
         if (!s->bus)
-                return log_error_errno(SYNTHETIC_ERRNO(ENOTCONN), "No system bus: cannot ask krata-imaged for %s.", ref);
+                return fail_reason(s, SYNTHETIC_ERRNO(ENOTCONN), "No system bus: cannot ask krata-imaged for %s.", ref);
         (void) sd_notifyf(false, "STATUS=Pulling image %s", ref);
         r = sd_bus_add_match(s->bus, &watch,
                              "type='signal',sender='org.krata.Images1',interface='org.freedesktop.DBus.Properties',"
                              "member='PropertiesChanged',path_namespace='/org/krata/images1'",
                              on_transfer_changed, &errors);
         if (r < 0)
-                return log_error_errno(r, "Cannot follow krata-imaged's transfers: %m");
+                return fail_reason(s, r, "Cannot follow krata-imaged's transfers: %m");
         r = sd_bus_call_method(s->bus, "org.krata.Images1", "/org/krata/images1", "org.krata.Images1", "Pull",
                                &error, &reply, "st", ref, (uint64_t) 0);
         if (r < 0) {
                 if (error_is_absent_service(&error))
-                        return log_error_errno(SYNTHETIC_ERRNO(EHOSTDOWN),
+                        return fail_reason(s, SYNTHETIC_ERRNO(EHOSTDOWN),
                                                "krata-imaged is not available (%s); cannot get image %s.",
                                                bus_error_message(&error, r), ref);
-                return log_error_errno(r, "Pulling %s failed: %s", ref, bus_error_message(&error, r));
+                return fail_reason(s, r, "Pulling %s failed: %s", ref, bus_error_message(&error, r));
         }
         r = sd_bus_message_read(reply, "uo", &id, &tpath);
         if (r < 0)
-                return log_error_errno(r, "krata-imaged's Pull reply is malformed: %m");
+                return fail_reason(s, r, "krata-imaged's Pull reply is malformed: %m");
         transfer = strdup(tpath);
         if (!transfer)
                 return -ENOMEM;
@@ -187,7 +205,7 @@ int image_acquire(Supervisor *s, const char *ref, ImageInfo *ret) {
                         _cleanup_free_ char *why = NULL;
                         (void) sd_bus_get_property_string(s->bus, "org.krata.Images1", transfer,
                                                           IMAGES_TRANSFER_INTERFACE, "Error", NULL, &why);
-                        return log_error_errno(SYNTHETIC_ERRNO(ENOENT), "Pulling image %s %s: %s", ref, phase,
+                        return fail_reason(s, SYNTHETIC_ERRNO(ENOENT), "Pulling image %s %s: %s", ref, phase,
                                                !isempty(why) ? why :
                                                transfer_error(errors, transfer) ?: "(no reason given)");
                 }
@@ -199,9 +217,9 @@ int image_acquire(Supervisor *s, const char *ref, ImageInfo *ret) {
                         (void) peers_report(s, text);
                 }
                 if (now_usec() > deadline)
-                        return log_error_errno(SYNTHETIC_ERRNO(ETIMEDOUT), "Pulling image %s timed out.", ref);
+                        return fail_reason(s, SYNTHETIC_ERRNO(ETIMEDOUT), "Pulling image %s timed out.", ref);
                 if (stop_pending())
-                        return log_error_errno(SYNTHETIC_ERRNO(ECANCELED), "Stopped while pulling image %s.", ref);
+                        return fail_reason(s, SYNTHETIC_ERRNO(ECANCELED), "Stopped while pulling image %s.", ref);
                 (void) sd_bus_wait(s->bus, 200 * 1000);
         }
         {
@@ -214,8 +232,8 @@ int image_acquire(Supervisor *s, const char *ref, ImageInfo *ret) {
                                 ;
                         why = transfer_error(errors, transfer);
                         if (why)
-                                return log_error_errno(SYNTHETIC_ERRNO(ENOENT), "Pulling image %s failed: %s", ref, why);
-                        return log_error_errno(r, "Image %s is not available after its pull: %s", ref,
+                                return fail_reason(s, SYNTHETIC_ERRNO(ENOENT), "%s", why); /* names image and cause */
+                        return fail_reason(s, r, "Image %s is not available after its pull: %s", ref,
                                                bus_error_message(&e3, r));
                 }
         }
@@ -223,7 +241,7 @@ int image_acquire(Supervisor *s, const char *ref, ImageInfo *ret) {
         if (r < 0)
                 return r;
         if (access(ret->squashfs_path, R_OK) < 0)
-                return log_error_errno(errno, "Image %s: %s: %m", ref, ret->squashfs_path);
+                return fail_reason(s, errno, "Image %s: %s: %m", ref, ret->squashfs_path);
         return 0;
 }
 
@@ -252,12 +270,12 @@ int kernel_acquire(Supervisor *s, const char *ref, KernelInfo *ret) {
                         return r;
                 key = img.digest ? (startswith(img.digest, "sha256:") ?: img.digest) : NULL;
                 if (!key)
-                        return log_error_errno(SYNTHETIC_ERRNO(EBADMSG), "Kernel image %s has no digest.", ref);
+                        return fail_reason(s, SYNTHETIC_ERRNO(EBADMSG), "Kernel image %s has no digest.", ref);
                 r = kernel_source_from_image_squashfs(img.squashfs_path, key, NULL, &src);
         } else {
                 r = kernel_source_default(&src);
                 if (r == -ENOENT)
-                        return log_error_errno(r, "No zone kernel in %s/zone: install one with 'kratactl kernel "
+                        return fail_reason(s, r, "No zone kernel in %s/zone: install one with 'kratactl kernel "
                                                   "install-default'.", krata_state_dir());
         }
         if (r < 0)
@@ -295,12 +313,12 @@ int config_disk_write(Supervisor *s, char **ret_path) {
 
         if (s->image_config &&
             json_parse_bounded(s->image_config, strlen(s->image_config), IMAGE_INSPECT_MAX, true, &oci) < 0)
-                return log_error_errno(SYNTHETIC_ERRNO(EBADMSG), "The image's OCI config is not a JSON object.");
+                return fail_reason(s, SYNTHETIC_ERRNO(EBADMSG), "The image's OCI config is not a JSON object.");
         if (!oci && !(oci = json_object_new_object()))
                 return -ENOMEM;
         r = launch_spec_from_oci_config(oci, &o, &spec);
         if (r == -EINVAL)
-                return log_error_errno(r, "Zone %s has no command: the image has none and Command= is not set.",
+                return fail_reason(s, r, "Zone %s has no command: the image has none and Command= is not set.",
                                        s->spec->name);
         if (r < 0)
                 return r;
@@ -315,13 +333,13 @@ int config_disk_write(Supervisor *s, char **ret_path) {
                 return r;
         r = mkdir_p(dir, 0700);
         if (r < 0)
-                return log_error_errno(r, "Cannot create %s: %m", dir);
+                return fail_reason(s, r, "Cannot create %s: %m", dir);
         path = path_join(dir, "config.img");
         if (!path)
                 return -ENOMEM;
         r = launch_disk_write(path, spec);
         if (r < 0)
-                return log_error_errno(r, "Cannot write the launch spec disk %s: %m", path);
+                return fail_reason(s, r, "Cannot write the launch spec disk %s: %m", path);
         *ret_path = TAKE_PTR(path);
         return 0;
 }

@@ -64,6 +64,7 @@ typedef struct Supervisor {
         bool stop_requested, kill_requested, domain_gone;
         int exit_status;
         char *result;
+        char *reason;                   /* why the last setup step failed, for people */
         bool torn_down;
 } Supervisor;
 

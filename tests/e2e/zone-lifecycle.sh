@@ -9,7 +9,7 @@ scenario=zone-lifecycle
 e2e_up || fail "tools/devhost up failed"
 zone_image_push || fail "could not push the test image"
 zone_kernel_install || fail "could not install the zone kernel"
-trap 'dx kratactl zone destroy e2e-exit e2e-run e2e-noimg e2e-nokern >/dev/null 2>&1 || true' EXIT
+trap 'dx kratactl zone destroy e2e-exit e2e-net e2e-run e2e-noimg e2e-nokern >/dev/null 2>&1 || true' EXIT
 base=$(zone_leak_snapshot)
 
 set +e
@@ -22,6 +22,18 @@ pass "launch --attach exits with the zone's status (42)"
 dx kratactl zone destroy e2e-exit || fail "destroy e2e-exit"
 zone_assert_no_leaks "$base" "a zone that exited"
 pass "an exited zone leaves nothing behind"
+
+# networking: krata-networkd's address reaches eth0 through the launch spec, the gateway answers
+set +e
+out=$(dx kratactl zone launch -n e2e-net --attach "$E2E_IMAGE" /bin/busybox sh -c \
+	'busybox ip -4 addr show eth0 | busybox grep -q "inet 10\." || exit 3; gw=$(busybox ip route | busybox awk "/default/ {print \$3}"); busybox ping -c1 -W5 "$gw" >/dev/null' 2>&1)
+rc=$?
+set -e
+[ $rc = 0 ] || fail "zone networking: exit $rc: $out"
+dx kratactl -o json zone inspect e2e-net | jq -e '.Addresses | length >= 1' >/dev/null || fail "no Addresses property"
+dx kratactl zone destroy e2e-net || fail "destroy e2e-net"
+zone_assert_no_leaks "$base" "a networked zone"
+pass "a zone gets krata-networkd's address on eth0 and reaches its gateway"
 
 dx kratactl zone launch -n e2e-run "$E2E_IMAGE" /bin/sleep 3600 >/dev/null || fail "launch e2e-run"
 domid=$(dx kratactl -o json zone inspect e2e-run | jq -r .DomainId)

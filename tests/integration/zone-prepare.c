@@ -41,6 +41,7 @@ int main(int argc, char *argv[]) {
         printf("%s\n%s\n%s\n", disk, strempty(img.digest), img.squashfs_path);
         image_info_done(&img);
         free(s.image_config);
+        free(s.reason);
         free(s.uuid);
         zone_spec_free(s.spec);
         zone_record_free(s.record);

@@ -64,6 +64,7 @@ static void supervisor_fini(Supervisor *s) {
         free(s->uuid);
         free(s->image_config);
         free(s->config_disk_path);
+        free(s->reason);
         free(s->network.ipv4.address);
         free(s->network.ipv4.gateway);
         strv_free(s->network.dns);
@@ -136,6 +137,9 @@ static void test_no_kernel(void **state) {
         supervisor_init(&s, "nokern");
         assert_int_equal(kernel_acquire(&s, NULL, &k), -ENOENT);
         assert_null(k.kernel_path);
+        /* the reason reaches the zone's Error property */
+        assert_non_null(s.reason);
+        assert_non_null(strstr(s.reason, "kratactl kernel install-default"));
         /* an OCI kernel image needs krata-imaged, i.e. a bus */
         assert_true(kernel_acquire(&s, "kernels:latest", &k) < 0);
         kernel_info_done(&k);
