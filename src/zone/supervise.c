@@ -41,7 +41,7 @@ void supervisor_record(Supervisor *s, ZoneState state, const char *error) {
         r = zone_record_save(rec);
         if (r < 0)
                 log_warning_errno(r, "Cannot write the zone record: %m");
-        (void) peers_report(s, error);
+        (void) peers_report(s, NULL); /* an error goes to Error, not to Status */
 }
 
 bool stop_pending(void) {

@@ -53,17 +53,17 @@ pass "destroying a running zone removes domain, loops, xenstore entries"
 set +e
 out=$(dx kratactl zone launch -n e2e-noimg 127.0.0.1:5000/e2e/nope:1 /bin/true 2>&1); rc=$?
 set -e
-[ $rc = 1 ] && grep -qi "image" <<<"$out" || fail "missing image: rc=$rc: $out"
+[ $rc = 1 ] && grep -q "HTTP 404" <<<"$out" || fail "missing image: no reason (HTTP 404) in: rc=$rc: $out"
 dx kratactl zone destroy e2e-noimg
 zone_assert_no_leaks "$base" "a launch of a missing image"
-pass "a missing image fails clearly ($out) and leaves nothing"
+pass "a missing image fails clearly ($(grep -o 'manifest.*404)' <<<"$out" | head -n1)) and leaves nothing"
 
 dx mv /var/lib/krata/zone/kernel /var/lib/krata/zone/kernel.e2e-away
 set +e
 out=$(dx kratactl zone launch -n e2e-nokern "$E2E_IMAGE" /bin/true 2>&1); rc=$?
 set -e
 dx mv /var/lib/krata/zone/kernel.e2e-away /var/lib/krata/zone/kernel
-[ $rc = 1 ] && grep -q "kernel" <<<"$out" || fail "missing kernel: rc=$rc: $out"
+[ $rc = 1 ] && grep -q "install-default" <<<"$out" || fail "missing kernel: no hint in: rc=$rc: $out"
 dx kratactl zone destroy e2e-nokern
 zone_assert_no_leaks "$base" "a launch without a kernel"
 pass "a missing kernel fails clearly and leaves nothing"
