@@ -193,6 +193,17 @@ static int start_unit(Zone *z) {
         return 0;
 }
 
+/* A zone that is destroyed leaves no failed krata-zone@NAME.service behind
+ * (a non-zero exit status fails the unit, by design, until then). */
+void supervisor_forget_unit(Zone *z) {
+        _cleanup_free_ char *unit = NULL;
+
+        if (!z->manager->use_systemd || unit_name(z, &unit) < 0)
+                return;
+        (void) sd_bus_call_method(z->manager->bus, SYSTEMD_BUS, SYSTEMD_PATH, SYSTEMD_MANAGER, "ResetFailedUnit",
+                                  NULL, NULL, "s", unit);
+}
+
 bool supervisor_running(Zone *z) {
         if (z->child_source || z->pidfd_source)
                 return true;

@@ -229,6 +229,7 @@ int zone_remove(Zone *z) {
         if (z->source != ZONE_SOURCE_DECLARED && unlink(z->spec_path) < 0 && errno != ENOENT)
                 log_warning_errno(errno, "Failed to remove %s: %m", z->spec_path);
         (void) zone_record_remove(name);
+        supervisor_forget_unit(z);
         zone_free(z);
         log_info("Zone %s removed.", name);
         if (m->bus)

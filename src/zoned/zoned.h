@@ -97,6 +97,7 @@ void supervisor_gone(Zone *z, int code, int status);
 int supervisor_unit_state(Zone *z, char **ret_active_state);
 int supervisor_watch_unit(Zone *z);
 int supervisor_cleanup_orphan(Zone *z);
+void supervisor_forget_unit(Zone *z);
 
 /* rebuild.c */
 int manager_load_zones(Manager *m);

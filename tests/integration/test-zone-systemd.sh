@@ -54,4 +54,6 @@ x kratactl zone list | grep -q "^api .*failed" || fail "api lost across a zoned 
 x kratactl zone destroy api web || fail "destroy"
 x test ! -e /var/lib/krata/zones/api.zone || fail "api spec left behind"
 x test -e /etc/krata/zones/web.zone || fail "declared file removed"
+st=$(x systemctl show -P ActiveState krata-zone@api.service)
+[ "$st" != failed ] || fail "a destroyed zone left krata-zone@api.service failed"
 echo ok
