@@ -38,7 +38,8 @@ zone_leak_snapshot() {
 		echo --; losetup -a -O NAME,BACK-FILE --noheadings 2>/dev/null | sort
 		echo --; for t in vbd vif console; do xenstore-list /local/domain/0/backend/$t 2>/dev/null | sed "s/^/$t /"; done
 		echo --; xenstore-list /vm 2>/dev/null | sort
-		echo --; ls /run/krata/zone 2>/dev/null'
+		echo --; ls /run/krata/zone 2>/dev/null
+		true'
 }
 zone_assert_no_leaks() { # $1: baseline snapshot, $2: what just ended
 	local now
