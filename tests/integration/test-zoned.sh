@@ -28,8 +28,13 @@ zoned_running() {
   "${Z[@]}" call org.freedesktop.DBus /org/freedesktop/DBus org.freedesktop.DBus NameHasOwner s org.krata.Zones1 |
     grep -q true
 }
-fake_pid=
-cleanup() { [ -n "$fake_pid" ] && kill "$fake_pid" 2>/dev/null || true; }
+fake_pid= theirs= l1= l2=
+cleanup() {
+  [ -n "$fake_pid" ] && kill "$fake_pid" 2>/dev/null || true
+  for l in $l1 $l2; do losetup -d "$l" 2>/dev/null || true; done
+  [ -n "$theirs" ] && rm -f "$theirs"
+  return 0
+}
 trap cleanup EXIT
 loops_before=$(losetup -a 2>/dev/null | wc -l)
 
