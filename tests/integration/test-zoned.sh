@@ -154,11 +154,12 @@ if l1=$(losetup -f --show -r "$ours" 2>/dev/null) && l2=$(losetup -f --show -r "
   printf '[Zone]\nImage=busybox\n' >"$KRATA_STATE_DIR/zones/orph.zone"
   printf '{"name":"orph","uuid":"0123abcd-0000-4000-8000-00000000abcd","pid":0,"state":"running","domid":-1,"exitStatus":-1,"loopDevices":["%s","%s"]}' \
     "$l1" "$l2" >"$KRATA_RUNTIME_DIR/supervisors/orph.json"
-  krata-zone --cleanup orph || { losetup -d "$l1" "$l2" 2>/dev/null; fail "--cleanup failed"; }
+  krata-zone --cleanup orph || fail "--cleanup failed"
   attached() { [ -e "/sys/block/${1#/dev/}/loop/backing_file" ]; }
   left=; other=
   attached "$l1" && left=yes; attached "$l2" && other=yes
   losetup -d "$l1" 2>/dev/null || true; losetup -d "$l2" 2>/dev/null || true
+  l1= l2=  # detached: never touch those numbers again (someone else may get them)
   [ -z "$left" ] || fail "--cleanup left krata's $l1 attached"
   [ -n "$other" ] || fail "--cleanup detached $l2, which is not krata's"
   jq -e '.state == "failed" and .loopDevices == []' "$KRATA_RUNTIME_DIR/supervisors/orph.json" >/dev/null ||
@@ -167,7 +168,7 @@ if l1=$(losetup -f --show -r "$ours" 2>/dev/null) && l2=$(losetup -f --show -r "
 else
   echo "(no loop devices here: --cleanup check skipped)"
 fi
-rm -f "$ours" "$theirs"
+rm -f "$ours" "$theirs"; theirs=
 
 echo "# destroy by name and by uuid prefix; watch sees it"
 watchlog=$(mktemp)
