@@ -28,9 +28,11 @@ state=$(jq -r '.data[0].state.data' <<<"$out")
 [ "$state" = running ] || fail "not running under the sandbox: $out; $(x journalctl -u krata-networkd --no-pager | tail -n 20)"
 a4=$(jq -r '.data[0]["ipv4-address"].data' <<<"$out"); g4=$(jq -r '.data[0]["ipv4-gateway"].data' <<<"$out")
 rig_assert_activated krata-networkd.service org.krata.Network1
-# root with CAP_NET_BIND_SERVICE (10), CAP_NET_ADMIN (12), CAP_NET_RAW (13) only
-rig_assert_sandbox krata-networkd.service root 0000000000003400
-echo "# zone web on vz0 running"
+# user krata-networkd with ambient CAP_NET_BIND_SERVICE (10), CAP_NET_ADMIN (12), CAP_NET_RAW (13) only
+rig_assert_sandbox krata-networkd.service krata-networkd 0000000000003400
+[ "$(x stat -c '%U %a' /run/krata/network/state.json)" = "krata-networkd 600" ] ||
+  fail "state.json: $(x stat -c '%U %a' /run/krata/network/state.json 2>&1); $(x journalctl -u krata-networkd --no-pager | tail -n 5)"
+echo "# zone web on vz0 running; its state saved in /run/krata/network"
 
 x ip -n zone addr add "$a4/30" dev eth0
 x ip -n zone route add default via "$g4"
