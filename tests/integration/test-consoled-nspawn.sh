@@ -4,6 +4,7 @@
 # real systemd + dbus + polkitd in a systemd-nspawn container. No Xen inside:
 # a drop-in selects the test backend, and this host plays the guest through
 # the container's file system (the page is one file, mapped by both sides).
+# shellcheck source=tests/lib/nspawn-test.sh
 source "$(dirname "$0")/../lib/nspawn-test.sh"
 
 rig_boot

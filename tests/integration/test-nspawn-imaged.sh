@@ -7,6 +7,7 @@
 # idle exit. A docker-registry runs inside the container (its private network)
 # over storage prepared on the host.
 source "$(dirname "$0")/lib-image.sh"
+# shellcheck source=tests/lib/nspawn-test.sh
 source "$SRC/tests/lib/nspawn-test.sh"
 rig_cleanup_extra=cleanup_all
 

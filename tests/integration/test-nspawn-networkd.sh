@@ -5,6 +5,7 @@
 # system call filter) leave it able to do its job: open a packet socket, bring
 # the interface up, ping/TCP through slirp, listen for a port forward.
 # (Its polkit decisions: test-nspawn-polkit.sh, privilege-calls.)
+# shellcheck source=tests/lib/nspawn-test.sh
 source "$(dirname "$0")/../lib/nspawn-test.sh"
 [ -x /bin/busybox ] || fail "/bin/busybox missing (busybox-static, tools/install-deps)"
 

@@ -5,6 +5,7 @@
 # member of group "krata" is allowed, any other user is refused: first on a
 # minimal test service, then on every method of every daemon
 # (tests/integration/privilege-calls through tests/lib/privilege-check).
+# shellcheck source=tests/lib/nspawn-test.sh
 source "$(dirname "$0")/../lib/nspawn-test.sh"
 
 rig_boot

@@ -1,4 +1,5 @@
 # SPDX-License-Identifier: Apache-2.0
+# shellcheck shell=bash
 # Sourced by the nspawn tests: boots krata under systemd as PID 1 in the
 # nspawn rig (tests/lib/nspawn-rig up-usr) and gives the checks every daemon's
 # test makes the same way. Defines:
