@@ -4,7 +4,7 @@
 # SystemdService=, and the shipped sandbox (capabilities, address families,
 # system call filter) leave it able to do its job: open a packet socket, bring
 # the interface up, ping/TCP through slirp, listen for a port forward.
-# (Its polkit decisions: test-nspawn-polkit.sh, privilege-calls.)
+# Its polkit decisions: the Network1 rows of privilege-calls.
 # shellcheck source=tests/lib/nspawn-test.sh
 source "$(dirname "$0")/../lib/nspawn-test.sh"
 [ -x /bin/busybox ] || fail "/bin/busybox missing (busybox-static, tools/install-deps)"
@@ -51,6 +51,10 @@ sleep 0.5
 r=$(x busybox nc -w 5 127.0.0.1 8080 </dev/null) || true
 [ "$r" = from-zone ] || fail "port forward 8080 -> zone:80: '$r'"
 echo "# port forward into the zone"
+
+# polkit under the shipped rules: bob refused, alice (group krata) allowed
+rig_users
+KRATA_PRIVILEGE_ONLY=Network1 rig_privileges
 
 x busctl call org.krata.Network1 /org/krata/network1 org.krata.Network1 DetachZone s web >/dev/null || fail "DetachZone"
 echo "ok"
