@@ -23,6 +23,10 @@ static void store_release(XENCONS_RING_IDX *p, XENCONS_RING_IDX v) {
 }
 
 void console_ring_init(ConsoleRing *r, struct xencons_interface *intf) {
+        /* Each guest-writable index is read once: checking one value and
+         * adopting another the guest stored meanwhile would defeat the check. */
+        XENCONS_RING_IDX out_prod = load_acquire(&intf->out_prod), in_cons = load_acquire(&intf->in_cons);
+
         *r = (ConsoleRing) {
                 .intf = intf,
                 .out_cons = load_acquire(&intf->out_cons),
@@ -30,10 +34,10 @@ void console_ring_init(ConsoleRing *r, struct xencons_interface *intf) {
         };
         /* If the guest left nonsense in the indices we own, start clean
          * from its producer index rather than reading garbage. */
-        if ((XENCONS_RING_IDX) (load_acquire(&intf->out_prod) - r->out_cons) > OUT_SIZE)
-                r->out_cons = load_acquire(&intf->out_prod);
-        if ((XENCONS_RING_IDX) (r->in_prod - load_acquire(&intf->in_cons)) > IN_SIZE)
-                r->in_prod = load_acquire(&intf->in_cons);
+        if ((XENCONS_RING_IDX) (out_prod - r->out_cons) > OUT_SIZE)
+                r->out_cons = out_prod;
+        if ((XENCONS_RING_IDX) (r->in_prod - in_cons) > IN_SIZE)
+                r->in_prod = in_cons;
         store_release(&intf->out_cons, r->out_cons);
         store_release(&intf->in_prod, r->in_prod);
 }

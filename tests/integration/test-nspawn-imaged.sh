@@ -7,24 +7,16 @@
 # idle exit. A docker-registry runs inside the container (its private network)
 # over storage prepared on the host.
 source "$(dirname "$0")/lib-image.sh"
-command -v systemd-nspawn >/dev/null || fail "systemd-nspawn is missing: run tools/install-deps"
-rig=$SRC/tests/lib/nspawn-rig
-usrbuild=$BUILD/../build-nspawn
-dir=$WORK/rig
-trap '"$rig" down "$dir" >/dev/null 2>&1 || true; cleanup_all' EXIT
+# shellcheck source=tests/lib/nspawn-test.sh
+source "$SRC/tests/lib/nspawn-test.sh"
+rig_cleanup_extra=cleanup_all
 
 # the image, pushed into registry storage we then hand to the container
 start_registry host
 build_busybox "$WORK/L" latest amd64 hello-nspawn
 push "$WORK/L:latest" "$REG_host/test/busybox:latest"
 
-if [ ! -f "$usrbuild/build.ninja" ]; then
-  meson setup "$usrbuild" "$SRC" --prefix=/usr -Dtests=disabled -De2e=false >/dev/null
-fi
-ninja -C "$usrbuild" >/dev/null
-note "booting systemd in a container"
-KRATA_BUILD_ROOT=$usrbuild "$rig" up "$dir" || fail "container did not boot"
-x() { "$rig" exec "$dir" "$@"; }
+rig_boot
 
 install -D -m 0755 "$(command -v docker-registry)" "$dir/root/usr/local/bin/docker-registry"
 mkdir -p "$dir/root/var/tmp/reg"
@@ -42,6 +34,9 @@ printf 'IdleExitSec=3\n' >"$dir/root/etc/krata/imaged.conf"
 ref=127.0.0.1:5000/test/busybox:latest
 note "pull as root (activation through systemd)"
 x kratactl -o json image pull "$ref" >"$WORK/pull.json" || { x journalctl -u krata-imaged --no-pager | tail -n 30 >&2; fail "pull in the container failed"; }
+# still running for IdleExitSec=3: the static user, no capabilities
+rig_assert_activated krata-imaged.service org.krata.Images1
+rig_assert_sandbox krata-imaged.service krata-imaged 0000000000000000
 sq=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["path"])' "$WORK/pull.json")
 case "$sq" in /var/lib/krata/images/*/rootfs.squashfs) ;; *) fail "unexpected squashfs path $sq";; esac
 [ "$(unsquashfs -cat "$dir/root$sq" etc/marker)" = hello-nspawn ] || fail "wrong squashfs content"
@@ -52,10 +47,9 @@ x test -f /etc/krata/auth.json || fail "tmpfiles did not create /etc/krata/auth.
 x journalctl -u krata-imaged --no-pager | grep -q "Pulled $ref" || fail "no pull in the journal"
 
 note "the bus policy and polkit: group krata may pull, others only list"
-x useradd -m -G krata alice
+rig_users
 x setpriv --reuid=alice --regid=alice --init-groups kratactl image pull --force "$ref" >/dev/null \
   || fail "alice (group krata) could not pull"
-x useradd -m bob
 x setpriv --reuid=bob --regid=bob --init-groups kratactl image list | grep -q "$ref" || fail "bob cannot list"
 if out=$(x setpriv --reuid=bob --regid=bob --init-groups kratactl --no-ask-password image pull --force "$ref" 2>&1); then
   fail "bob could pull"

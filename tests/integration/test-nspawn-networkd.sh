@@ -4,26 +4,15 @@
 # SystemdService=, and the shipped sandbox (capabilities, address families,
 # system call filter) leave it able to do its job: open a packet socket, bring
 # the interface up, ping/TCP through slirp, listen for a port forward.
-set -euo pipefail
-src=${KRATA_SOURCE_ROOT:?}
-usrbuild=${KRATA_BUILD_ROOT:?}/../build-nspawn
-rig=$src/tests/lib/nspawn-rig
-dir=$(mktemp -d /tmp/krata-nspawn.XXXXXX)
-trap '"$rig" down "$dir" || true' EXIT
-fail() { echo "FAIL: $*" >&2; [ -f "$dir/console.log" ] && tail -n 40 "$dir/console.log" >&2; exit 1; }
+# Its polkit decisions: the Network1 rows of privilege-calls.
+# shellcheck source=tests/lib/nspawn-test.sh
+source "$(dirname "$0")/../lib/nspawn-test.sh"
 [ -x /bin/busybox ] || fail "/bin/busybox missing (busybox-static, tools/install-deps)"
 
-if [ ! -f "$usrbuild/build.ninja" ]; then
-  meson setup "$usrbuild" "$src" --prefix=/usr -Dtests=disabled -De2e=false >/dev/null
-fi
-ninja -C "$usrbuild" >/dev/null
-echo "# booting systemd in a container (base tree cached after the first run)"
-KRATA_BUILD_ROOT=$usrbuild "$rig" up "$dir" || fail "container did not boot"
+rig_boot
 # busybox (static) for ping and nc in the container
 install -D -m 0755 /bin/busybox "$dir/root/usr/local/bin/busybox"
 
-x() { "$rig" exec "$dir" "$@"; }
-x busctl call org.freedesktop.DBus / org.freedesktop.DBus ReloadConfig >/dev/null
 # the zone: a namespace with the peer of vz0
 x ip netns add zone
 x ip link add vz0 type veth peer name eth0 netns zone
@@ -39,8 +28,12 @@ out=$(x busctl --json=short call org.krata.Network1 /org/krata/network1 org.krat
 state=$(jq -r '.data[0].state.data' <<<"$out")
 [ "$state" = running ] || fail "not running under the sandbox: $out; $(x journalctl -u krata-networkd --no-pager | tail -n 20)"
 a4=$(jq -r '.data[0]["ipv4-address"].data' <<<"$out"); g4=$(jq -r '.data[0]["ipv4-gateway"].data' <<<"$out")
-x systemctl is-active krata-networkd.service >/dev/null || fail "activated outside its unit"
-echo "# activated as krata-networkd.service; zone web on vz0 running"
+rig_assert_activated krata-networkd.service org.krata.Network1
+# user krata-networkd with ambient CAP_NET_BIND_SERVICE (10), CAP_NET_ADMIN (12), CAP_NET_RAW (13) only
+rig_assert_sandbox krata-networkd.service krata-networkd 0000000000003400
+[ "$(x stat -c '%U %a' /run/krata/network/state.json)" = "krata-networkd 600" ] ||
+  fail "state.json: $(x stat -c '%U %a' /run/krata/network/state.json 2>&1); $(x journalctl -u krata-networkd --no-pager | tail -n 5)"
+echo "# zone web on vz0 running; its state saved in /run/krata/network"
 
 x ip -n zone addr add "$a4/30" dev eth0
 x ip -n zone route add default via "$g4"
@@ -58,6 +51,10 @@ sleep 0.5
 r=$(x busybox nc -w 5 127.0.0.1 8080 </dev/null) || true
 [ "$r" = from-zone ] || fail "port forward 8080 -> zone:80: '$r'"
 echo "# port forward into the zone"
+
+# polkit under the shipped rules: bob refused, alice (group krata) allowed
+rig_users
+KRATA_PRIVILEGE_ONLY=Network1 rig_privileges
 
 x busctl call org.krata.Network1 /org/krata/network1 org.krata.Network1 DetachZone s web >/dev/null || fail "DetachZone"
 echo "ok"
