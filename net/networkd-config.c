@@ -22,17 +22,6 @@ void network_config_done(NetworkConfig *c) {
         c->resolv_conf = mfree(c->resolv_conf);
 }
 
-static char *strip(char *s) {
-        char *e;
-
-        while (isspace((unsigned char) *s))
-                s++;
-        e = s + strlen(s);
-        while (e > s && isspace((unsigned char) e[-1]))
-                *--e = 0;
-        return s;
-}
-
 static int parse_mtu(const char *v, unsigned *ret) {
         unsigned mtu;
 
@@ -91,7 +80,7 @@ int network_config_parse(NetworkConfig *c, const char *text, const char *source)
                 if (save)
                         *save++ = 0;
                 n++;
-                line = strip(line);
+                line = strstrip(line);
                 if (!*line || *line == '#' || *line == ';')
                         continue;
                 if (*line == '[') {
@@ -106,8 +95,8 @@ int network_config_parse(NetworkConfig *c, const char *text, const char *source)
                 if (!eq)
                         return log_error_errno(SYNTHETIC_ERRNO(EINVAL), "%s:%u: expected KEY=VALUE.", source, n);
                 *eq = 0;
-                key = strip(line);
-                value = strip(eq + 1);
+                key = strstrip(line);
+                value = strstrip(eq + 1);
                 r = config_assign(c, key, value);
                 if (r == -ENOKEY)
                         return log_error_errno(SYNTHETIC_ERRNO(EINVAL), "%s:%u: unknown key '%s'.", source, n, key);

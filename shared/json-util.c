@@ -175,6 +175,18 @@ int json_dispatch_object(const char *name _unused_, json_object *v, void *dest) 
         return 0;
 }
 
+json_object *json_strv_new(char *const *l) {
+        json_object *a = json_object_new_array();
+        if (!a)
+                return NULL;
+        STRV_FOREACH(s, l)
+                if (json_object_array_add(a, json_object_new_string(*s)) < 0) {
+                        json_object_put(a);
+                        return NULL;
+                }
+        return a;
+}
+
 int json_print(FILE *f, json_object *obj, bool pretty) {
         const char *s = json_object_to_json_string_ext(
                 obj, (pretty ? JSON_C_TO_STRING_PRETTY : JSON_C_TO_STRING_PLAIN) |

@@ -44,5 +44,8 @@ int json_dispatch_int(const char *name, json_object *v, void *dest);      /* int
 int json_dispatch_bool(const char *name, json_object *v, void *dest);     /* bool * */
 int json_dispatch_object(const char *name, json_object *v, void *dest);   /* json_object ** (ref taken) */
 
+/* A JSON array of the strings in l; NULL on OOM. */
+json_object *json_strv_new(char *const *l);
+
 /* Prints obj to f, pretty when pretty is set, with a trailing newline. */
 int json_print(FILE *f, json_object *obj, bool pretty);

@@ -256,18 +256,6 @@ int launch_spec_parse(const char *json, size_t size, LaunchSpec **ret) {
 
 /* ---- serializing ---- */
 
-static json_object *strv_to_json(char *const *l) {
-        json_object *a = json_object_new_array();
-        if (!a)
-                return NULL;
-        STRV_FOREACH(s, l)
-                if (json_object_array_add(a, json_object_new_string(*s)) < 0) {
-                        json_object_put(a);
-                        return NULL;
-                }
-        return a;
-}
-
 static int add(json_object *o, const char *key, json_object *v) {
         if (!v)
                 return -ENOMEM;
@@ -308,8 +296,8 @@ int launch_spec_serialize(const LaunchSpec *s, char **ret) {
                 return -ENOMEM;
         if (add(o, "version", json_object_new_string(LAUNCH_SPEC_VERSION)) < 0 ||
             (s->hostname && add(o, "hostname", json_object_new_string(s->hostname)) < 0) ||
-            add(o, "argv", strv_to_json(s->argv)) < 0 ||
-            add(o, "env", strv_to_json(s->env)) < 0 ||
+            add(o, "argv", json_strv_new(s->argv)) < 0 ||
+            add(o, "env", json_strv_new(s->env)) < 0 ||
             (s->cwd && add(o, "cwd", json_object_new_string(s->cwd)) < 0) ||
             (s->user && add(o, "user", json_object_new_string(s->user)) < 0) ||
             add(o, "umask", json_object_new_int((int) s->umask)) < 0 ||
@@ -321,7 +309,7 @@ int launch_spec_serialize(const LaunchSpec *s, char **ret) {
                         return -ENOMEM;
                 if (address_to_json(n, "ipv4", &s->network.ipv4) < 0 ||
                     address_to_json(n, "ipv6", &s->network.ipv6) < 0 ||
-                    add(n, "dns", strv_to_json(s->network.dns)) < 0)
+                    add(n, "dns", json_strv_new(s->network.dns)) < 0)
                         return -ENOMEM;
         }
         text = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);

@@ -157,6 +157,17 @@ char *path_join_real(const char *first, ...) {
         return r;
 }
 
+char *strstrip(char *s) {
+        char *e;
+
+        while (isspace((unsigned char) *s))
+                s++;
+        e = s + strlen(s);
+        while (e > s && isspace((unsigned char) e[-1]))
+                *--e = 0;
+        return s;
+}
+
 bool filename_is_valid(const char *s) {
         if (isempty(s) || streq(s, ".") || streq(s, ".."))
                 return false;

@@ -43,6 +43,9 @@ char *strjoin_real(const char *first, ...);
 char *path_join_real(const char *first, ...);
 #define path_join(...) path_join_real(__VA_ARGS__, NULL)
 
+/* Trims leading and trailing white space in place; returns the start. */
+char *strstrip(char *s);
+
 /* A file name component: non-empty, no '/', not "." or "..", bounded length. */
 bool filename_is_valid(const char *s);
 /* True when every byte is printable ASCII (no control characters). */

@@ -423,17 +423,6 @@ static int parse_assignment(ParseCtx *c, ZoneSpec *s, const char *key, const cha
         return parse_fail(c, key, "unknown key");
 }
 
-static char *strip(char *s) {
-        char *e;
-
-        while (*s == ' ' || *s == '\t')
-                s++;
-        e = s + strlen(s);
-        while (e > s && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\r'))
-                *--e = 0;
-        return s;
-}
-
 static int name_from_path(const char *path, char **ret) {
         const char *base = strrchr(path, '/');
         const char *end;
@@ -477,7 +466,7 @@ int zone_spec_parse(const char *path, const char *data, size_t size, ZoneSpec **
                 if (nl)
                         *nl++ = 0;
                 c.line++;
-                line = strip(p);
+                line = strstrip(p);
                 if (!*line || *line == '#' || *line == ';')
                         continue;
                 if (!string_is_printable(line, ZONE_VALUE_MAX + 64))
@@ -494,8 +483,8 @@ int zone_spec_parse(const char *path, const char *data, size_t size, ZoneSpec **
                 if (!eq)
                         return parse_fail(&c, NULL, "expected Key=Value or [Zone]");
                 *eq = 0;
-                key = strip(line);
-                value = strip(eq + 1);
+                key = strstrip(line);
+                value = strstrip(eq + 1);
                 if (!*key)
                         return parse_fail(&c, NULL, "missing key before '='");
                 if (!in_zone)

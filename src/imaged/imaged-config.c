@@ -116,16 +116,6 @@ static int parse_line(ImagedConfig *c, const char *key, const char *value) {
         return -ENOKEY;
 }
 
-static char *strip(char *s) {
-        char *e;
-        while (isspace((unsigned char) *s))
-                s++;
-        e = s + strlen(s);
-        while (e > s && isspace((unsigned char) e[-1]))
-                *--e = 0;
-        return s;
-}
-
 int imaged_config_parse(ImagedConfig *c, const char *text, const char *origin) {
         _cleanup_free_ char *copy = strdup(text);
         char *save = NULL;
@@ -138,15 +128,15 @@ int imaged_config_parse(ImagedConfig *c, const char *text, const char *origin) {
                 int r;
 
                 line++;
-                l = strip(l);
+                l = strstrip(l);
                 if (!*l || *l == '#' || *l == ';' || *l == '[') /* [Section] headers are decoration */
                         continue;
                 eq = strchr(l, '=');
                 if (!eq)
                         return log_error_errno(SYNTHETIC_ERRNO(EINVAL), "%s:%u: expected KEY=VALUE.", origin, line);
                 *eq = 0;
-                key = strip(l);
-                value = strip(eq + 1);
+                key = strstrip(l);
+                value = strstrip(eq + 1);
                 r = parse_line(c, key, value);
                 if (r == -ENOKEY)
                         log_warning("%s:%u: unknown setting '%s', ignoring.", origin, line, key);

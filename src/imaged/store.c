@@ -70,27 +70,15 @@ int store_init(void) {
         return 0;
 }
 
-static json_object *strv_to_json(char **l) {
-        json_object *a = json_object_new_array();
-        if (!a)
-                return NULL;
-        STRV_FOREACH(s, l)
-                if (json_object_array_add(a, json_object_new_string(*s)) < 0) {
-                        json_object_put(a);
-                        return NULL;
-                }
-        return a;
-}
-
 json_object *image_record_to_json(const ImageRecord *r) {
         _cleanup_json_ json_object *o = json_object_new_object();
         if (!o ||
             json_object_object_add(o, "digest", json_object_new_string(r->digest)) < 0 ||
             json_object_object_add(o, "resolvedDigest", json_object_new_string(r->resolved_digest ?: r->digest)) < 0 ||
             json_object_object_add(o, "platform", json_object_new_string(strempty(r->platform))) < 0 ||
-            json_object_object_add(o, "references", strv_to_json(r->references)) < 0 ||
+            json_object_object_add(o, "references", json_strv_new(r->references)) < 0 ||
             json_object_object_add(o, "configDigest", json_object_new_string(strempty(r->config_digest))) < 0 ||
-            json_object_object_add(o, "layers", strv_to_json(r->layers)) < 0 ||
+            json_object_object_add(o, "layers", json_strv_new(r->layers)) < 0 ||
             json_object_object_add(o, "size", json_object_new_uint64(r->size)) < 0 ||
             json_object_object_add(o, "created", json_object_new_uint64(r->created_usec)) < 0)
                 return NULL;
