@@ -198,11 +198,30 @@ static int dispatch_descriptor_array(json_object *v, size_t max, bool with_platf
         return 0;
 }
 
-static int check_schema(json_object *o, char **ret_error) {
+/* The opening both document kinds share: a bounded JSON object with
+ * schemaVersion 2 and, when it names one, a mediaType of the expected kind. */
+static int parse_versioned(const char *buf, size_t size, MediaKind want, const char *what,
+                           json_object **ret, char **ret_media_type, char **ret_error) {
+        _cleanup_json_ json_object *o = NULL;
+        _cleanup_free_ char *media_type = NULL;
         json_object *v = NULL;
+        int r;
+
+        r = parse_document(buf, size, &o, ret_error);
+        if (r < 0)
+                return r;
         if (!json_object_object_get_ex(o, "schemaVersion", &v) || !json_object_is_type(v, json_type_int) ||
             json_object_get_int64(v) != 2)
                 return fail(ret_error, -EBADMSG, "schemaVersion is not 2");
+        if (json_object_object_get_ex(o, "mediaType", &v) && json_object_is_type(v, json_type_string)) {
+                media_type = strdup(json_object_get_string(v));
+                if (!media_type)
+                        return -ENOMEM;
+                if (media_kind(media_type) != want)
+                        return fail(ret_error, -EMEDIUMTYPE, "%s has media type '%s'", what, media_type);
+        }
+        *ret = TAKE_PTR(o);
+        *ret_media_type = TAKE_PTR(media_type);
         return 0;
 }
 
@@ -212,22 +231,12 @@ int manifest_parse(const char *buf, size_t size, Manifest **ret, char **ret_erro
         json_object *v = NULL;
         int r;
 
-        r = parse_document(buf, size, &o, ret_error);
-        if (r < 0)
-                return r;
-        r = check_schema(o, ret_error);
-        if (r < 0)
-                return r;
         m = calloc(1, sizeof *m);
         if (!m)
                 return -ENOMEM;
-        if (json_object_object_get_ex(o, "mediaType", &v) && json_object_is_type(v, json_type_string)) {
-                m->media_type = strdup(json_object_get_string(v));
-                if (!m->media_type)
-                        return -ENOMEM;
-                if (media_kind(m->media_type) != MEDIA_MANIFEST)
-                        return fail(ret_error, -EMEDIUMTYPE, "manifest has media type '%s'", m->media_type);
-        }
+        r = parse_versioned(buf, size, MEDIA_MANIFEST, "manifest", &o, &m->media_type, ret_error);
+        if (r < 0)
+                return r;
         if (!json_object_object_get_ex(o, "config", &v) || !v)
                 return fail(ret_error, -EBADMSG, "manifest has no config descriptor");
         r = dispatch_descriptor(v, false, &m->config, "manifest config", ret_error);
@@ -265,22 +274,12 @@ int image_index_parse(const char *buf, size_t size, ImageIndex **ret, char **ret
         json_object *v = NULL;
         int r;
 
-        r = parse_document(buf, size, &o, ret_error);
-        if (r < 0)
-                return r;
-        r = check_schema(o, ret_error);
-        if (r < 0)
-                return r;
         x = calloc(1, sizeof *x);
         if (!x)
                 return -ENOMEM;
-        if (json_object_object_get_ex(o, "mediaType", &v) && json_object_is_type(v, json_type_string)) {
-                x->media_type = strdup(json_object_get_string(v));
-                if (!x->media_type)
-                        return -ENOMEM;
-                if (media_kind(x->media_type) != MEDIA_INDEX)
-                        return fail(ret_error, -EMEDIUMTYPE, "index has media type '%s'", x->media_type);
-        }
+        r = parse_versioned(buf, size, MEDIA_INDEX, "index", &o, &x->media_type, ret_error);
+        if (r < 0)
+                return r;
         v = NULL;
         (void) json_object_object_get_ex(o, "manifests", &v);
         r = dispatch_descriptor_array(v, INDEX_ENTRIES_MAX, true, &x->manifests, &x->n_manifests,
