@@ -1,15 +1,13 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #pragma once
 
-#include <libslirp.h>
-#include <poll.h>
 #include <stdbool.h>
 #include <stdint.h>
-#include <systemd/sd-event.h>
 
 #include "address-pool.h"
-#include "dns-forward.h"
+#include "counter.h"
 #include "networkd-config.h"
+#include "zone-loop.h"
 
 typedef struct Manager Manager;
 
@@ -25,14 +23,9 @@ typedef enum AttachmentState {
         ATTACHMENT_FAILED,  /* the interface exists but could not be used; see the log */
 } AttachmentState;
 
-typedef struct AttachmentCounters {
-        uint64_t rx_frames, rx_bytes; /* from the zone */
-        uint64_t tx_frames, tx_bytes; /* to the zone */
-        uint64_t dropped;
-} AttachmentCounters;
-
 /* One zone's network: its addresses and forwards (kept while the zone is
- * attached), and while its interface exists, a slirp instance on it. */
+ * attached), and while its interface exists, a zone loop (a thread with a
+ * slirp instance) on it. The attachment itself belongs to the bus thread. */
 typedef struct Attachment {
         Manager *manager;
         struct Attachment *next;
@@ -48,17 +41,8 @@ typedef struct Attachment {
         AttachmentState state;
         int ifindex;
         unsigned mtu;
-        int packet_fd;
-        sd_event_source *packet_source;
-        sd_event_source *timeout_source; /* slirp's TCP timers, from pollfds_fill */
-        sd_event_source *poll_source;    /* deferred slirp_pollfds_poll */
-        Slirp *slirp;
-        DnsForwarder *dns;
-        struct pollfd *pollfds;          /* index (as returned to slirp) -> fd, events */
-        size_t n_pollfds, n_pollfds_alloc;
-        uint64_t generation;
-        bool dirty;
-        AttachmentCounters counters;
+        ZoneLoop *loop;          /* while running */
+        FrameCounters counters;  /* written by the loop's thread: read with COUNTER_GET */
 } Attachment;
 
 int attachment_new(Manager *m, const char *zone, const char *ifname, uint32_t slot,

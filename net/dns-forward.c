@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include "counter.h"
 #include "dns-forward.h"
 #include "fs-util.h"
 #include "log.h"
@@ -36,14 +37,12 @@ typedef struct DnsPending {
 } DnsPending;
 
 struct DnsForwarder {
-        sd_event *event;
         char *resolv_conf;
         struct timespec resolv_mtime;
         struct sockaddr_storage servers[DNS_SERVERS_MAX];
         size_t n_servers;
         size_t mtu;
         int fd4, fd6;
-        sd_event_source *source4, *source6;
         dns_send_frame_t send;
         void *userdata;
         DnsPending pending[DNS_PENDING_MAX];
@@ -162,8 +161,7 @@ static bool sockaddr_same(const struct sockaddr_storage *a, const struct sockadd
         return x->sin6_port == y->sin6_port && memcmp(&x->sin6_addr, &y->sin6_addr, 16) == 0;
 }
 
-static int on_upstream(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
-        DnsForwarder *d = userdata;
+void dns_forwarder_dispatch(DnsForwarder *d, int fd) {
         uint8_t buf[DNS_MSG_MAX];
         uint8_t frame[DNS_MSG_MAX + 128];
 
@@ -187,39 +185,32 @@ static int on_upstream(sd_event_source *s, int fd, uint32_t revents, void *userd
                         continue; /* late, unsolicited or spoofed */
                 size_t hdr = ETHER_HDR_LEN + (p->family == AF_INET ? 20 : 40) + 8;
                 if (hdr + (size_t) n > d->mtu + ETHER_HDR_LEN) {
-                        d->stats.dropped++; /* larger than the zone's MTU; the client retries over TCP */
+                        COUNTER_INC(d->stats.dropped); /* larger than the zone's MTU; the client retries over TCP */
                 } else {
                         size_t len = build_reply(p, buf, (size_t) n, frame);
                         if (d->send(frame, len, d->userdata) >= 0)
-                                d->stats.answers++;
+                                COUNTER_INC(d->stats.answers);
                 }
                 p->used = false;
         }
-        return 0;
 }
 
-static int upstream_socket(DnsForwarder *d, int family, int *fd, sd_event_source **source) {
-        int r;
-
+static int upstream_socket(int family, int *fd) {
         if (*fd >= 0)
                 return 0;
         *fd = socket(family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-        if (*fd < 0)
-                return -errno;
-        r = sd_event_add_io(d->event, source, *fd, EPOLLIN, on_upstream, d);
-        if (r < 0) {
-                *fd = safe_close(*fd);
-                return r;
-        }
-        return 0;
+        return *fd < 0 ? -errno : 0;
 }
 
-int dns_forwarder_new(sd_event *e, const char *resolv_conf, size_t mtu,
-                      dns_send_frame_t send, void *userdata, DnsForwarder **ret) {
+int dns_forwarder_fd(const DnsForwarder *d, int family) {
+        return family == AF_INET ? d->fd4 : d->fd6;
+}
+
+int dns_forwarder_new(const char *resolv_conf, size_t mtu, dns_send_frame_t send, void *userdata,
+                      DnsForwarder **ret) {
         DnsForwarder *d = calloc(1, sizeof *d);
         if (!d)
                 return -ENOMEM;
-        d->event = sd_event_ref(e);
         d->resolv_conf = strdup(resolv_conf);
         d->fd4 = d->fd6 = -EBADF;
         d->mtu = mtu;
@@ -236,18 +227,19 @@ int dns_forwarder_new(sd_event *e, const char *resolv_conf, size_t mtu,
 DnsForwarder *dns_forwarder_free(DnsForwarder *d) {
         if (!d)
                 return NULL;
-        sd_event_source_disable_unref(d->source4);
-        sd_event_source_disable_unref(d->source6);
         safe_close(d->fd4);
         safe_close(d->fd6);
-        sd_event_unref(d->event);
         free(d->resolv_conf);
         free(d);
         return NULL;
 }
 
-const DnsForwarderStats *dns_forwarder_stats(const DnsForwarder *d) {
-        return &d->stats;
+void dns_forwarder_get_stats(const DnsForwarder *d, DnsForwarderStats *ret) {
+        *ret = (DnsForwarderStats) {
+                .queries = COUNTER_GET(d->stats.queries),
+                .answers = COUNTER_GET(d->stats.answers),
+                .dropped = COUNTER_GET(d->stats.dropped),
+        };
 }
 
 static DnsPending *pending_slot(DnsForwarder *d, uint64_t now) {
@@ -260,7 +252,7 @@ static DnsPending *pending_slot(DnsForwarder *d, uint64_t now) {
                 if (p->sent_usec < oldest->sent_usec)
                         oldest = p;
         }
-        d->stats.dropped++; /* table full: the oldest query loses */
+        COUNTER_INC(d->stats.dropped); /* table full: the oldest query loses */
         return oldest;
 }
 
@@ -315,10 +307,10 @@ bool dns_forwarder_handle(DnsForwarder *d, const uint8_t *frame, size_t len,
         if (ntohs(uh->uh_dport) != 53)
                 return false;
         /* From here on the frame is ours: a query to the gateway's DNS. */
-        d->stats.queries++;
+        COUNTER_INC(d->stats.queries);
         size_t ulen = ntohs(uh->uh_ulen);
         if (ulen < 8 + 12 || off + ulen > len || ulen - 8 > DNS_MSG_MAX) {
-                d->stats.dropped++;
+                COUNTER_INC(d->stats.dropped);
                 return true;
         }
         const uint8_t *msg = frame + off + 8;
@@ -326,7 +318,7 @@ bool dns_forwarder_handle(DnsForwarder *d, const uint8_t *frame, size_t len,
 
         dns_forwarder_refresh(d);
         if (d->n_servers == 0) {
-                d->stats.dropped++;
+                COUNTER_INC(d->stats.dropped);
                 log_debug("DNS query dropped: no nameserver in %s.", d->resolv_conf);
                 return true;
         }
@@ -348,10 +340,9 @@ bool dns_forwarder_handle(DnsForwarder *d, const uint8_t *frame, size_t len,
         for (size_t i = 0; i < d->n_servers; i++) {
                 const struct sockaddr_storage *srv = &d->servers[i];
                 int *fd = srv->ss_family == AF_INET ? &d->fd4 : &d->fd6;
-                sd_event_source **src = srv->ss_family == AF_INET ? &d->source4 : &d->source6;
                 socklen_t sl = srv->ss_family == AF_INET ? sizeof(struct sockaddr_in) : sizeof(struct sockaddr_in6);
 
-                if (upstream_socket(d, srv->ss_family, fd, src) < 0)
+                if (upstream_socket(srv->ss_family, fd) < 0)
                         continue;
                 if (sendto(*fd, out, mlen, MSG_DONTWAIT, (const struct sockaddr *) srv, sl) < 0)
                         continue; /* unreachable family or server: try the next one */
@@ -359,6 +350,6 @@ bool dns_forwarder_handle(DnsForwarder *d, const uint8_t *frame, size_t len,
                 *pending_slot(d, q.sent_usec) = q;
                 return true;
         }
-        d->stats.dropped++;
+        COUNTER_INC(d->stats.dropped);
         return true;
 }

@@ -148,14 +148,17 @@ static int method_list_attachments(sd_bus_message *msg, void *userdata, sd_bus_e
                         r = sd_bus_message_close_container(reply);
                 if (r >= 0)
                         r = sd_bus_message_open_container(reply, 'a', "{st}");
-                const DnsForwarderStats *dns = a->dns ? dns_forwarder_stats(a->dns) : NULL;
-                if (r >= 0) r = append_counter(reply, "rx-frames", a->counters.rx_frames);
-                if (r >= 0) r = append_counter(reply, "rx-bytes", a->counters.rx_bytes);
-                if (r >= 0) r = append_counter(reply, "tx-frames", a->counters.tx_frames);
-                if (r >= 0) r = append_counter(reply, "tx-bytes", a->counters.tx_bytes);
-                if (r >= 0) r = append_counter(reply, "dropped", a->counters.dropped);
-                if (r >= 0) r = append_counter(reply, "dns-queries", dns ? dns->queries : 0);
-                if (r >= 0) r = append_counter(reply, "dns-answers", dns ? dns->answers : 0);
+                DnsForwarderStats dns = {};
+                if (a->loop)
+                        zone_loop_get_dns_stats(a->loop, &dns);
+                /* The zone's thread writes these as we read them. */
+                if (r >= 0) r = append_counter(reply, "rx-frames", COUNTER_GET(a->counters.rx_frames));
+                if (r >= 0) r = append_counter(reply, "rx-bytes", COUNTER_GET(a->counters.rx_bytes));
+                if (r >= 0) r = append_counter(reply, "tx-frames", COUNTER_GET(a->counters.tx_frames));
+                if (r >= 0) r = append_counter(reply, "tx-bytes", COUNTER_GET(a->counters.tx_bytes));
+                if (r >= 0) r = append_counter(reply, "dropped", COUNTER_GET(a->counters.dropped));
+                if (r >= 0) r = append_counter(reply, "dns-queries", dns.queries);
+                if (r >= 0) r = append_counter(reply, "dns-answers", dns.answers);
                 if (r >= 0)
                         r = sd_bus_message_close_container(reply);
                 if (r >= 0)

@@ -34,51 +34,6 @@ bool ifname_is_valid(const char *s) {
         return true;
 }
 
-PollEntry *manager_poll_entry(Manager *m, int fd) {
-        if (fd < 0 || (size_t) fd >= m->fd_table_size)
-                return NULL;
-        return m->fd_table[fd];
-}
-
-void manager_poll_entry_free(Manager *m, int fd) {
-        PollEntry *e = manager_poll_entry(m, fd);
-
-        if (!e)
-                return;
-        sd_event_source_disable_unref(e->source);
-        free(e);
-        m->fd_table[fd] = NULL;
-}
-
-int manager_poll_entry_ensure(Manager *m, Attachment *a, int fd, PollEntry **ret) {
-        PollEntry *e;
-
-        if (fd < 0)
-                return -EBADF;
-        if ((size_t) fd >= m->fd_table_size) {
-                size_t n = MAX((size_t) fd + 1, m->fd_table_size * 2);
-                PollEntry **t = realloc(m->fd_table, n * sizeof *t);
-                if (!t)
-                        return -ENOMEM;
-                memset(t + m->fd_table_size, 0, (n - m->fd_table_size) * sizeof *t);
-                m->fd_table = t;
-                m->fd_table_size = n;
-        }
-        e = m->fd_table[fd];
-        if (e && e->attachment != a) /* stale: the fd number was reused */
-                manager_poll_entry_free(m, fd), e = NULL;
-        if (!e) {
-                e = calloc(1, sizeof *e);
-                if (!e)
-                        return -ENOMEM;
-                e->attachment = a;
-                e->fd = fd;
-                m->fd_table[fd] = e;
-        }
-        *ret = e;
-        return 0;
-}
-
 Attachment *manager_find(Manager *m, const char *zone) {
         for (Attachment *a = m->attachments; a; a = a->next)
                 if (streq(a->zone, zone))
@@ -378,8 +333,6 @@ int manager_new(Manager **ret) {
                                       &m->config.prefix6, m->config.prefixlen6);
         if (r >= 0)
                 r = sd_event_default(&m->event);
-        if (r >= 0 && !(m->rx = packet_batch_new()))
-                r = -ENOMEM;
         if (r < 0) {
                 manager_free(m);
                 return r;
@@ -411,10 +364,6 @@ Manager *manager_free(Manager *m) {
                 attachment_free(a);
         }
         link_watch_free(m->link_watch);
-        for (size_t fd = 0; fd < m->fd_table_size; fd++)
-                manager_poll_entry_free(m, (int) fd);
-        free(m->fd_table);
-        free(m->rx);
         address_pool_done(&m->pool);
         network_config_done(&m->config);
         free(m->state_path);

@@ -9,18 +9,9 @@
 #include "attachment.h"
 #include "link-watch.h"
 #include "networkd-config.h"
-#include "packet-socket.h"
 
-/* One slirp socket watched on the event loop. fds are unique in the
- * process, so the table is indexed by fd and shared by all attachments. */
-typedef struct PollEntry {
-        Attachment *attachment;
-        int fd;
-        sd_event_source *source;
-        int revents; /* SLIRP_POLL_* seen since the last slirp_pollfds_poll */
-        uint64_t generation;
-} PollEntry;
-
+/* The bus thread's state. Each running attachment's data path is on a
+ * thread of its own (zone-loop.h); nothing here is shared with those. */
 struct Manager {
         sd_event *event;
         sd_bus *bus;
@@ -30,9 +21,6 @@ struct Manager {
         LinkWatch *link_watch;
         Attachment *attachments;
         char *state_path;
-        PollEntry **fd_table;
-        size_t fd_table_size;
-        PacketBatch *rx; /* receive buffers, shared: one thread */
 };
 
 int manager_new(Manager **ret);
@@ -46,11 +34,6 @@ int manager_attach(Manager *m, const char *zone, const char *ifname, const Attac
 int manager_detach(Manager *m, const char *zone);
 int manager_save_state(Manager *m);
 bool manager_is_idle(Manager *m);
-
-/* The poll-entry table used by attachment.c. */
-PollEntry *manager_poll_entry(Manager *m, int fd);
-int manager_poll_entry_ensure(Manager *m, Attachment *a, int fd, PollEntry **ret);
-void manager_poll_entry_free(Manager *m, int fd);
 
 bool zone_name_is_valid(const char *s);
 bool ifname_is_valid(const char *s);
