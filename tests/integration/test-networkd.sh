@@ -122,18 +122,35 @@ for z in z1 z2; do
 done
 
 # One zone's bulk traffic does not stall another's: z1 runs iperf3 flat out
-# (both directions in turn) while z2 pings its gateway.
+# (both directions in turn; its own thread busy) while z2 pings its gateway,
+# talks TCP and resolves names, and the bus side hands work to z1's busy
+# thread (forwards added and removed, counters read).
 iperf3 -s -B 198.51.100.1 -p 7010 -D -I "$KRATA_DEV_DIR/iperf3.pid" >/dev/null
 sleep 0.3
-( zexec "$Z1" iperf3 -c 198.51.100.1 -p 7010 -t 2 >/dev/null && zexec "$Z1" iperf3 -c 198.51.100.1 -p 7010 -t 2 -R >/dev/null ) &
+( zexec "$Z1" iperf3 -c 198.51.100.1 -p 7010 -t 3 >/dev/null && zexec "$Z1" iperf3 -c 198.51.100.1 -p 7010 -t 3 -R >/dev/null ) &
 bulk=$!
 sleep 0.5
-out=$(zexec "$Z2" ping -c 15 -i 0.2 -W 2 "$z2_G4") || fail "z2 lost pings while z1 was busy: $out"
+zexec "$Z2" ping -c 15 -i 0.2 -W 2 "$z2_G4" >"$KRATA_DEV_DIR/ping.out" &
+pings=$!
+for i in 1 2 3; do
+  r=$(zexec "$Z2" python3 "$helper" tcp-client 198.51.100.1 7002) && [ "$r" = pong:ping ] || fail "z2: TCP while z1 was busy"
+  r=$(zexec "$Z2" python3 "$helper" dns-query "$z2_G4" test.krata A) && [ "$r" = 192.0.2.7 ] || fail "z2: DNS while z1 was busy: $r"
+  call AddPortForward ssqq z1 tcp $((18180 + i)) 8080 >/dev/null || fail "AddPortForward into busy z1"
+  call RemovePortForward ssq z1 tcp $((18180 + i)) >/dev/null || fail "RemovePortForward from busy z1"
+  call ListAttachments >/dev/null || fail "ListAttachments while z1 was busy"
+done
+wait $pings || fail "z2 lost pings while z1 was busy: $(cat "$KRATA_DEV_DIR/ping.out")"
 wait $bulk || fail "iperf3 in z1 failed"
 kill "$(cat "$KRATA_DEV_DIR/iperf3.pid")" 2>/dev/null || true
-maxrtt=$(sed -n 's|^rtt .* = [0-9.]*/[0-9.]*/\([0-9.]*\)/.*|\1|p' <<<"$out")
+maxrtt=$(sed -n 's|^rtt .* = [0-9.]*/[0-9.]*/\([0-9.]*\)/.*|\1|p' "$KRATA_DEV_DIR/ping.out")
 awk -v m="$maxrtt" 'BEGIN { exit !(m < 100) }' || fail "z2's pings took up to $maxrtt ms while z1 was busy"
-ok "z2's pings stay answered (max $maxrtt ms) while z1 moves bulk data"
+ok "z2's pings (max $maxrtt ms), TCP and DNS stay answered, and z1's busy thread takes forwards, while z1 moves bulk data"
+out=$(call ListAttachments)
+rx=$(jq -r '.data[0][] | select(.[0]=="z1") | .[7]["rx-bytes"]' <<<"$out")
+tx=$(jq -r '.data[0][] | select(.[0]=="z1") | .[7]["tx-bytes"]' <<<"$out")
+q=$(jq -r '.data[0][] | select(.[0]=="z2") | .[7]["dns-queries"]' <<<"$out")
+[ "$rx" -gt 100000000 ] && [ "$tx" -gt 100000000 ] && [ "$q" -ge 5 ] || fail "counters: z1 rx $rx tx $tx, z2 dns-queries $q"
+ok "counters from the zone threads: z1 rx $rx tx $tx bytes, z2 $q DNS queries"
 
 # The host's loopback through the gateway: refused by default (z1), allowed for z2.
 if zexec "$Z1" python3 "$helper" tcp-client "$z1_G4" 7001 >/dev/null 2>&1; then fail "z1 reached host loopback"; fi
