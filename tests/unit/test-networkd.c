@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* krata-networkd's pure parts: the address pool, configuration and option
- * parsing, resolv.conf, checksum completion. */
+/* krata-networkd's parts that need no interface: the address pool,
+ * configuration and option parsing, resolv.conf, checksum completion, a zone
+ * loop on a socketpair. */
 #include <arpa/inet.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -9,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 #include <cmocka.h>
@@ -19,6 +21,7 @@
 #include "log.h"
 #include "networkd-config.h"
 #include "packet-socket.h"
+#include "zone-loop.h"
 
 static const char *ntop4(struct in_addr a, char *buf) {
         return inet_ntop(AF_INET, &a, buf, INET_ADDRSTRLEN);
@@ -412,6 +415,105 @@ static void test_attach_options(void **state) {
         sd_bus_flush_close_unref(bus);
 }
 
+/* A zone loop end to end, with a datagram socketpair standing in for the
+ * packet socket: frames go to slirp on the zone's thread and its answers come
+ * back; work handed over with zone_loop_call() runs on that thread and
+ * returns its result; the counters reach the caller. */
+typedef struct CallProbe {
+        pid_t tid;
+        Slirp *slirp;
+} CallProbe;
+
+static int probe_call(Slirp *slirp, void *userdata) {
+        CallProbe *p = userdata;
+        p->tid = gettid();
+        p->slirp = slirp;
+        return 42;
+}
+
+static void test_zone_loop(void **state) {
+        FrameCounters counters = {};
+        SlirpConfig cfg = {
+                .version = 4,
+                .in_enabled = true,
+                .if_mtu = 1500,
+                .if_mru = 1500,
+                .disable_host_loopback = true,
+                .disable_dns = true,
+                .disable_dhcp = true,
+        };
+        uint8_t frame[sizeof(struct virtio_net_hdr) + 42] = {}, got[2048];
+        uint8_t *arp = frame + sizeof(struct virtio_net_hdr) + 14;
+        static const uint8_t zone_mac[6] = { 0x02, 0, 0, 0, 0, 0x15 };
+        struct pollfd pfd;
+        sd_event *e = NULL;
+        ZoneLoop *l = NULL;
+        CallProbe probe = {};
+        int sv[2];
+        ssize_t n;
+
+        inet_pton(AF_INET, "10.0.2.0", &cfg.vnetwork);
+        inet_pton(AF_INET, "255.255.255.0", &cfg.vnetmask);
+        inet_pton(AF_INET, "10.0.2.2", &cfg.vhost);
+        inet_pton(AF_INET, "10.0.2.15", &cfg.vdhcp_start);
+        inet_pton(AF_INET, "10.0.2.3", &cfg.vnameserver);
+        assert_int_equal(socketpair(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0, sv), 0);
+        ZoneLoopParams params = {
+                .zone = "unit",
+                .packet_fd = sv[0],
+                .slirp = &cfg,
+                .resolv_conf = "/nonexistent",
+                .mtu = 1500,
+                .gateway4 = cfg.vhost,
+                .counters = &counters,
+        };
+        assert_int_equal(zone_loop_new(&params, &l), 0);
+        /* Before the thread runs, calls run on the caller's. */
+        assert_int_equal(zone_loop_call(l, probe_call, &probe), 42);
+        assert_int_equal(probe.tid, gettid());
+        assert_non_null(probe.slirp);
+
+        assert_int_equal(sd_event_new(&e), 0);
+        assert_int_equal(zone_loop_start(l, e, NULL, NULL), 0);
+        probe = (CallProbe) {};
+        assert_int_equal(zone_loop_call(l, probe_call, &probe), 42);
+        assert_true(probe.tid > 0);
+        assert_int_not_equal(probe.tid, gettid());
+
+        /* ARP: who has 10.0.2.2? tell 10.0.2.15 */
+        uint8_t *eth = frame + sizeof(struct virtio_net_hdr);
+        memset(eth, 0xff, 6);
+        memcpy(eth + 6, zone_mac, 6);
+        eth[12] = 0x08;
+        eth[13] = 0x06;
+        static const uint8_t arp_head[8] = { 0, 1, 8, 0, 6, 4, 0, 1 };
+        memcpy(arp, arp_head, sizeof arp_head);
+        memcpy(arp + 8, zone_mac, 6);
+        inet_pton(AF_INET, "10.0.2.15", arp + 14);
+        inet_pton(AF_INET, "10.0.2.2", arp + 24);
+        assert_int_equal(send(sv[1], frame, sizeof frame, 0), (ssize_t) sizeof frame);
+
+        /* The reply comes from the zone's thread; wait for it (bounded, not timed). */
+        pfd = (struct pollfd) { .fd = sv[1], .events = POLLIN };
+        assert_int_equal(poll(&pfd, 1, 10000), 1);
+        n = recv(sv[1], got, sizeof got, 0);
+        assert_true(n >= (ssize_t) (sizeof(struct virtio_net_hdr) + 42));
+        uint8_t *reply = got + sizeof(struct virtio_net_hdr);
+        assert_memory_equal(reply, zone_mac, 6);              /* to the zone */
+        assert_int_equal(reply[12] << 8 | reply[13], 0x0806); /* ARP */
+        assert_int_equal(reply[14 + 7], 2);                   /* a reply */
+        assert_memory_equal(reply + 14 + 14, arp + 24, 4);    /* from 10.0.2.2 */
+
+        /* The thread counted both frames before it sent the reply. */
+        assert_int_equal(COUNTER_GET(counters.rx_frames), 1);
+        assert_int_equal(COUNTER_GET(counters.tx_frames), 1);
+        assert_int_equal(COUNTER_GET(counters.dropped), 0);
+
+        zone_loop_free(l); /* joins the thread, closes sv[0] */
+        sd_event_unref(e);
+        close(sv[1]);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_prefixes),
@@ -424,6 +526,7 @@ int main(void) {
                 cmocka_unit_test(test_finish_checksum),
                 cmocka_unit_test(test_send_partial),
                 cmocka_unit_test(test_attach_options),
+                cmocka_unit_test(test_zone_loop),
         };
         log_set_max_level(LOG_CRIT); /* the refusals are expected */
         return cmocka_run_group_tests(tests, NULL, NULL);
