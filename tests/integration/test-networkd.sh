@@ -143,7 +143,7 @@ wait $pings || fail "z2 lost pings while z1 was busy: $(cat "$KRATA_DEV_DIR/ping
 wait $bulk || fail "iperf3 in z1 failed"
 kill "$(cat "$KRATA_DEV_DIR/iperf3.pid")" 2>/dev/null || true
 maxrtt=$(sed -n 's|^rtt .* = [0-9.]*/[0-9.]*/\([0-9.]*\)/.*|\1|p' "$KRATA_DEV_DIR/ping.out")
-awk -v m="$maxrtt" 'BEGIN { exit !(m < 100) }' || fail "z2's pings took up to $maxrtt ms while z1 was busy"
+# No bound on the round-trip time (timing belongs to bench/net): every ping answered is the check.
 ok "z2's pings (max $maxrtt ms), TCP and DNS stay answered, and z1's busy thread takes forwards, while z1 moves bulk data"
 out=$(call ListAttachments)
 rx=$(jq -r '.data[0][] | select(.[0]=="z1") | .[7]["rx-bytes"]' <<<"$out")
