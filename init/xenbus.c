@@ -107,31 +107,37 @@ static int xenbus_request(int fd, uint32_t type, const void *a, size_t alen, con
         return hdr->type == type ? 0 : -EBADMSG;
 }
 
-static int xenbus_open(const char *device) {
-        int fd = open(device, O_RDWR | O_CLOEXEC | O_NOCTTY);
-        return fd < 0 ? negative_errno() : fd;
+/* One request on a connection of its own ("path\0" then b); the connection
+ * is closed, or handed over in *ret_fd when that is not NULL. */
+static int xenbus_call(const char *device, uint32_t type, const char *path, const void *b, size_t blen,
+                       struct xsd_sockmsg *hdr, char reply[static XENSTORE_PAYLOAD_MAX + 1], int *ret_fd) {
+        _cleanup_close_ int fd = open(device, O_RDWR | O_CLOEXEC | O_NOCTTY);
+        int r;
+
+        if (fd < 0)
+                return negative_errno();
+        r = xenbus_request(fd, type, path, strlen(path) + 1, b, blen, hdr, reply);
+        if (r < 0)
+                return r;
+        if (ret_fd)
+                *ret_fd = TAKE_FD(fd);
+        return 0;
 }
 
 int xenbus_write(const char *device, const char *path, const char *value) {
         char reply[XENSTORE_PAYLOAD_MAX + 1];
         struct xsd_sockmsg hdr;
-        _cleanup_close_ int fd = xenbus_open(device);
 
-        if (fd < 0)
-                return fd;
         /* payload: "path\0value", the value without a terminator */
-        return xenbus_request(fd, XS_WRITE, path, strlen(path) + 1, value, strlen(value), &hdr, reply);
+        return xenbus_call(device, XS_WRITE, path, value, strlen(value), &hdr, reply, NULL);
 }
 
 int xenbus_read(const char *device, const char *path, char *buf, size_t size, size_t *ret_len) {
         char reply[XENSTORE_PAYLOAD_MAX + 1];
         struct xsd_sockmsg hdr;
-        _cleanup_close_ int fd = xenbus_open(device);
         int r;
 
-        if (fd < 0)
-                return fd;
-        r = xenbus_request(fd, XS_READ, path, strlen(path) + 1, NULL, 0, &hdr, reply);
+        r = xenbus_call(device, XS_READ, path, NULL, 0, &hdr, reply, NULL);
         if (r < 0)
                 return r;
         /* the value comes without a terminator; one inside is not a value of ours */
@@ -147,17 +153,9 @@ int xenbus_read(const char *device, const char *path, char *buf, size_t size, si
 int xenbus_watch(const char *device, const char *path, const char *token, int *ret_fd) {
         char reply[XENSTORE_PAYLOAD_MAX + 1];
         struct xsd_sockmsg hdr;
-        _cleanup_close_ int fd = xenbus_open(device);
-        int r;
 
-        if (fd < 0)
-                return fd;
         /* payload: "path\0token\0"; the first event may come before the reply */
-        r = xenbus_request(fd, XS_WATCH, path, strlen(path) + 1, token, strlen(token) + 1, &hdr, reply);
-        if (r < 0)
-                return r;
-        *ret_fd = TAKE_FD(fd);
-        return 0;
+        return xenbus_call(device, XS_WATCH, path, token, strlen(token) + 1, &hdr, reply, ret_fd);
 }
 
 int xenbus_read_event(int fd, const char *token) {
