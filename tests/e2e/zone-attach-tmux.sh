@@ -88,7 +88,7 @@ pass "a typed command reaches the zone's shell and its output comes back (typed-
 want=$(pane_size)
 type_line 'echo size=$(busybox stty size)'
 wait_line "size=$want" "the zone to see the terminal's size ($want)"
-pass "the zone's console has the attaching terminal's size ($want) from the start"
+pass "the zone's console takes the attaching terminal's size ($want) on attach"
 
 type_line "X=kept-$M"
 tm send-keys -t t C-]
