@@ -22,8 +22,13 @@ zone_kernel_install || fail "could not install the zone kernel"
 zone=e2e-tty
 sock=krata-e2e-attach-$$
 tm() { tmux -L "$sock" "$@"; }
-cleanup() {
+sock_path=
+tmux_down() {
 	tm kill-server >/dev/null 2>&1 || true
+	[ -z "$sock_path" ] || rm -f "$sock_path" # tmux leaves it behind
+}
+cleanup() {
+	tmux_down
 	dx kratactl zone destroy "$zone" >/dev/null 2>&1 || true
 }
 trap cleanup EXIT
@@ -72,6 +77,7 @@ pass "zone $zone (domain $domid) runs /bin/sh on its TTY"
 # --- attach in a real terminal: 100x30, no status line ---
 tm -f /dev/null new-session -d -s t -x 100 -y 30 "env PS1='host\$ ' bash --norc --noprofile -i"
 tm set-option -t t status off
+sock_path=$(tm display-message -p '#{socket_path}')
 wait_line 'host\$' "the pane's shell"
 type_line "echo host-pre=\$(stty -g | md5sum | cut -c1-8)"
 wait_line 'host-pre=[0-9a-f]{8}' "the host terminal's settings"
@@ -142,7 +148,7 @@ for _ in $(seq 120); do
 	sleep 0.5
 done
 [ "$(count_lines "Detached from zone $zone\.")" -ge 2 ] || fail "the second detach did not happen: $(screen | tail -n 20)"
-tm kill-server
+tmux_down
 dx kratactl zone destroy "$zone" || fail "destroy $zone"
 zone_assert_no_leaks "$base" "the TTY zone"
 pass "the TTY zone leaves nothing behind"
