@@ -22,6 +22,8 @@
 #include "string-util.h"
 #include "supervise.h"
 #include "user.h"
+#include "winsize.h"
+#include "xenbus.h"
 
 #define NEWROOT "/krata/root"
 #define DEVICE_TIMEOUT_MS 15000u
@@ -177,6 +179,8 @@ int main(int argc, char *argv[]) {
         _cleanup_free_ char *image_dev = NULL, *addons_dev = NULL, *cmdline = NULL;
         int config_fd = -EBADF, image_fd = -EBADF, addons_fd = -EBADF, console_fd = -EBADF;
         SuperviseResult result = {};
+        SuperviseWatch watch = { .fd = -EBADF };
+        WinsizeWatch winsize = { .watch_fd = -EBADF, .tty_fd = -EBADF };
         DiskRoles roles = {};
         UserCreds creds = {};
         struct utsname uts;
@@ -267,8 +271,13 @@ int main(int argc, char *argv[]) {
         if (user_resolve("/", spec->user, &creds) < 0)
                 fail(KRATA_INIT_EXIT_USER, "user");
 
+        /* With a TTY, the attached client's window size follows it (not in
+         * test mode: no xenstore there). Without one, a zone still runs. */
+        if (spec->tty && !test_mode() && winsize_watch_start(&winsize, xenbus_device(), arg_console, console_fd) >= 0)
+                watch = (SuperviseWatch) { winsize.watch_fd, winsize_watch_dispatch, &winsize };
+
         report_status("running");
-        r = supervise_run(spec, &creds, arg_console, console_fd, &result);
+        r = supervise_run(spec, &creds, arg_console, console_fd, &watch, &result);
         if (r < 0)
                 fail(result.failure ? result.exit_code : KRATA_INIT_EXIT_SETUP, result.failure ?: "supervise");
 
@@ -276,5 +285,6 @@ int main(int argc, char *argv[]) {
         report_exit_code(result.exit_code);
         report_status("exited");
         user_creds_done(&creds);
+        winsize_watch_done(&winsize);
         finish(result.exit_code);
 }

@@ -2,9 +2,11 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <poll.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -106,8 +108,43 @@ static void stop_all(int sig, unsigned grace_ms) {
         }
 }
 
-int supervise_run(const LaunchSpec *s, const UserCreds *c, const char *console, int console_fd, SuperviseResult *ret) {
+/* Waits for the next signal in mask (blocked), serving the watch meanwhile. */
+static int wait_signal(int sfd, SuperviseWatch *watch) {
+        for (;;) {
+                struct pollfd p[2] = {
+                        { .fd = sfd, .events = POLLIN },
+                        { .fd = watch ? watch->fd : -1, .events = POLLIN },
+                };
+                struct signalfd_siginfo si;
+                ssize_t n;
+
+                if (poll(p, 2, -1) < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        return log_error_errno(errno, "poll failed: %m");
+                }
+                if (p[1].revents) {
+                        int r = (p[1].revents & POLLIN) ? watch->dispatch(watch->fd, watch->userdata) : -EPIPE;
+                        if (r < 0) {
+                                log_warning_errno(r, "Event source failed, no longer watching it: %m");
+                                watch->fd = -1; /* still the owner's to close */
+                        }
+                }
+                if (!(p[0].revents & POLLIN))
+                        continue;
+                n = read(sfd, &si, sizeof si);
+                if (n < 0 && (errno == EINTR || errno == EAGAIN))
+                        continue;
+                if (n != (ssize_t) sizeof si)
+                        return log_error_errno(n < 0 ? errno : EIO, "Reading a signal failed: %m");
+                return (int) si.ssi_signo;
+        }
+}
+
+int supervise_run(const LaunchSpec *s, const UserCreds *c, const char *console, int console_fd,
+                  SuperviseWatch *watch, SuperviseResult *ret) {
         _cleanup_strv_free_ char **env = NULL;
+        _cleanup_close_ int sfd = -EBADF;
         sigset_t mask, old;
         int pipefd[2], r, status = 0;
         ChildError ce = {};
@@ -124,6 +161,10 @@ int supervise_run(const LaunchSpec *s, const UserCreds *c, const char *console, 
                 sigaddset(&mask, forwarded[i]);
         if (sigprocmask(SIG_BLOCK, &mask, &old) < 0)
                 return log_error_errno(errno, "Failed to block signals: %m");
+        /* Signals as events, so one poll serves them and the watch. */
+        sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+        if (sfd < 0)
+                return log_error_errno(errno, "signalfd failed: %m");
         if (pipe2(pipefd, O_CLOEXEC) < 0)
                 return log_error_errno(errno, "Failed to create a pipe: %m");
 
@@ -167,16 +208,12 @@ int supervise_run(const LaunchSpec *s, const UserCreds *c, const char *console, 
 
         log_debug("Started %s as PID %d.", s->argv[0], (int) pid);
         for (;;) {
-                siginfo_t si;
-                int sig = sigwaitinfo(&mask, &si);
+                int sig = wait_signal(sfd, watch);
                 pid_t p;
                 bool done = false;
 
-                if (sig < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        return log_error_errno(errno, "sigwaitinfo failed: %m");
-                }
+                if (sig < 0)
+                        return sig;
                 if (sig != SIGCHLD) {
                         (void) kill(pid, sig);
                         continue;

@@ -38,9 +38,11 @@
 #define KRATA_VDEV_CONFIG 51728u
 #define KRATA_VDEV_ADDONS 51744u
 
-/* Guest → host protocol in xenstore, relative to /local/domain/<domid>. */
+/* Guest ↔ host protocol in xenstore, relative to /local/domain/<domid>. */
 #define KRATA_XS_EXIT_CODE "krata/exit-code"
 #define KRATA_XS_STATUS "krata/status" /* starting | running | exited | failed:<reason> */
+/* host → guest: "ROWS COLS" from krata-consoled, applied by krata-init */
+#define KRATA_XS_WINSIZE "krata/winsize"
 
 /* Exit statuses krata-init reports when the container process never ran. A
  * process can exit with these too; krata/status says which happened. */

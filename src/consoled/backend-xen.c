@@ -13,6 +13,7 @@
 #include <xen/grant_table.h>
 
 #include "backend.h"
+#include "launch-spec.h"
 #include "log.h"
 #include "string-util.h"
 
@@ -254,7 +255,7 @@ static int xen_set_winsize(Backend *b, Channel *c, unsigned rows, unsigned cols)
 
         /* Below the guest-writable krata/ directory the supervisor creates, so
          * the node inherits permissions the guest can read and watch. */
-        if (asprintf_safe(&path, "/local/domain/%" PRIu32 "/krata/winsize", xc->domid) < 0 ||
+        if (asprintf_safe(&path, "/local/domain/%" PRIu32 "/" KRATA_XS_WINSIZE, xc->domid) < 0 ||
             asprintf_safe(&v, "%u %u", rows, cols) < 0)
                 return -ENOMEM;
         if (!xs_write(x->xs, XBT_NULL, path, v, strlen(v)))

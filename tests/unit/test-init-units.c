@@ -12,6 +12,7 @@
 #include <cmocka.h>
 
 #include <fcntl.h>
+#include <sys/ioctl.h>
 #include <sys/wait.h>
 #include <termios.h>
 #include <unistd.h>
@@ -23,6 +24,7 @@
 #include "string-util.h"
 #include "supervise.h"
 #include "user.h"
+#include "winsize.h"
 #include "xenbus.h"
 
 static char root[] = "/tmp/test-init-XXXXXX";
@@ -194,6 +196,173 @@ static void test_xenbus_wire(void **state) {
         assert_int_equal(xenbus_write("/nonexistent/xenbus", "a", "b"), -ENOENT);
 }
 
+static void test_winsize_parse(void **state) {
+        static const char *const bad[] = {
+                "", " ", "24", "24 ", " 24 80", "24 80 ", "24  80", "24\t80", "24 80\n", "+24 80", "-1 80",
+                "024 80", "24 080", "0 80", "24 0", "65536 80", "24 65536", "99999 1", "24x80", "24 8O",
+                "123456 1", "1 123456", "65535 65535 ", "a b",
+        };
+        struct winsize ws;
+
+        assert_int_equal(winsize_parse("24 80", 5, &ws), 0);
+        assert_int_equal(ws.ws_row, 24);
+        assert_int_equal(ws.ws_col, 80);
+        assert_int_equal(ws.ws_xpixel, 0);
+        assert_int_equal(winsize_parse("65535 65535", 11, &ws), 0);
+        assert_int_equal(ws.ws_row, 65535);
+        assert_int_equal(ws.ws_col, 65535);
+        assert_int_equal(winsize_parse("1 1", 3, &ws), 0);
+        assert_int_equal(ws.ws_row, 1);
+        /* only n bytes count: what follows is not looked at */
+        assert_int_equal(winsize_parse("30 100garbage", 6, &ws), 0);
+        assert_int_equal(ws.ws_col, 100);
+        assert_int_equal(winsize_parse("30 100\0", 7, &ws), -EINVAL);
+        assert_int_equal(winsize_parse(NULL, 0, &ws), -EINVAL);
+
+        ws = (struct winsize) { .ws_row = 7, .ws_col = 7 };
+        for (size_t i = 0; i < ELEMENTSOF(bad); i++) {
+                if (winsize_parse(bad[i], strlen(bad[i]), &ws) >= 0)
+                        fail_msg("accepted \"%s\"", bad[i]);
+                /* a rejected value leaves the result alone */
+                assert_int_equal(ws.ws_row, 7);
+        }
+}
+
+static int open_raw_pty(int *ret_slave) {
+        int master = posix_openpt(O_RDWR | O_NOCTTY);
+        struct termios t;
+
+        assert_true(master >= 0);
+        assert_int_equal(grantpt(master), 0);
+        assert_int_equal(unlockpt(master), 0);
+        *ret_slave = open(ptsname(master), O_RDWR | O_NOCTTY);
+        assert_true(*ret_slave >= 0);
+        assert_int_equal(tcgetattr(*ret_slave, &t), 0);
+        cfmakeraw(&t);
+        assert_int_equal(tcsetattr(*ret_slave, TCSANOW, &t), 0);
+        return master;
+}
+
+static bool xs_recv(int fd, struct xsd_sockmsg *h, char *payload, size_t size) {
+        size_t got;
+        for (got = 0; got < sizeof *h;) {
+                ssize_t n = read(fd, (char *) h + got, sizeof *h - got);
+                if (n <= 0)
+                        return false;
+                got += (size_t) n;
+        }
+        if (h->len > size)
+                return false;
+        for (got = 0; got < h->len;) {
+                ssize_t n = read(fd, payload + got, h->len - got);
+                if (n <= 0)
+                        return false;
+                got += (size_t) n;
+        }
+        return true;
+}
+
+static bool xs_send(int fd, uint32_t type, const void *p, size_t len) {
+        struct xsd_sockmsg h = { .type = type, .req_id = 1, .len = (uint32_t) len };
+        return write(fd, &h, sizeof h) == sizeof h && write(fd, p, len) == (ssize_t) len;
+}
+
+#define WS_EVENT "krata/winsize\0krata-winsize"
+#define WS_PATH "krata/winsize"
+
+/* A scripted xenstored for the window size watch: every connection is the
+ * same pty, which works because init has one request in flight at a time.
+ * Exits with the number of the step that went wrong, 0 when all went well. */
+static pid_t fake_xenstored_winsize(int master) {
+        static const struct {
+                uint32_t reply_type;
+                const char *reply; /* to a read of krata/winsize */
+                size_t len;
+                bool other_token_first; /* an event for someone else before ours */
+        } reads[] = {
+                { XS_READ, "30 100", 6, false },   /* at start */
+                { XS_READ, "45 132", 6, true },    /* a resize */
+                { XS_READ, "9 99999", 7, false },  /* out of range: ignored */
+                { XS_READ, "12 34\0x", 7, false }, /* a NUL inside: ignored */
+                { XS_READ, "50 200 then lots more", 21, false }, /* too long: ignored */
+                { XS_ERROR, "ENOENT", 7, false },  /* removed: ignored */
+                { XS_ERROR, "EACCES", 7, false },  /* unreadable: ignored */
+                { XS_READ, "60 180", 6, false },   /* and it still follows */
+        };
+        pid_t pid = fork();
+        if (pid != 0)
+                return pid;
+        struct xsd_sockmsg h;
+        char p[4096];
+
+        /* the watch: its first event comes before the reply, as it may */
+        if (!xs_recv(master, &h, p, sizeof p) || h.type != XS_WATCH ||
+            h.len != sizeof WS_EVENT || memcmp(p, WS_EVENT, sizeof WS_EVENT) != 0)
+                _exit(1);
+        if (!xs_send(master, XS_WATCH_EVENT, WS_EVENT, sizeof WS_EVENT) || !xs_send(master, XS_WATCH, "OK", 3))
+                _exit(2);
+        for (size_t i = 0; i < ELEMENTSOF(reads); i++) {
+                if (!xs_recv(master, &h, p, sizeof p) || h.type != XS_READ || h.len != sizeof WS_PATH ||
+                    memcmp(p, WS_PATH, sizeof WS_PATH) != 0)
+                        _exit(10 + (int) i);
+                if (!xs_send(master, reads[i].reply_type, reads[i].reply, reads[i].len))
+                        _exit(30 + (int) i);
+                /* the next change: the reader is done with its reply */
+                if (i + 1 < ELEMENTSOF(reads) &&
+                    ((reads[i + 1].other_token_first &&
+                      !xs_send(master, XS_WATCH_EVENT, "krata/winsize\0other", sizeof "krata/winsize\0other")) ||
+                     !xs_send(master, XS_WATCH_EVENT, WS_EVENT, sizeof WS_EVENT)))
+                        _exit(50 + (int) i);
+        }
+        _exit(0);
+}
+
+static void assert_size(int tty, unsigned short rows, unsigned short cols) {
+        struct winsize ws;
+        assert_int_equal(ioctl(tty, TIOCGWINSZ, &ws), 0);
+        assert_int_equal(ws.ws_row, rows);
+        assert_int_equal(ws.ws_col, cols);
+}
+
+static void test_winsize_watch(void **state) {
+        int xs_slave, xs_master = open_raw_pty(&xs_slave), tty_slave, tty_master = open_raw_pty(&tty_slave), status;
+        WinsizeWatch w;
+        pid_t pid;
+
+        assert_int_equal(ioctl(tty_slave, TIOCSWINSZ, &(struct winsize) { .ws_row = 5, .ws_col = 5 }), 0);
+        pid = fake_xenstored_winsize(xs_master);
+        assert_true(pid > 0);
+
+        /* the size present at start is applied at once */
+        assert_int_equal(winsize_watch_start(&w, ptsname(xs_master), NULL, tty_slave), 0);
+        assert_size(tty_slave, 30, 100);
+        /* an event for another token reads nothing */
+        assert_int_equal(winsize_watch_dispatch(w.watch_fd, &w), 0);
+        assert_size(tty_slave, 30, 100);
+        assert_int_equal(winsize_watch_dispatch(w.watch_fd, &w), 0);
+        assert_size(tty_slave, 45, 132);
+        /* out of range, NUL inside, too long, gone, unreadable: all ignored */
+        for (int i = 0; i < 5; i++) {
+                assert_int_equal(winsize_watch_dispatch(w.watch_fd, &w), 0);
+                assert_size(tty_slave, 45, 132);
+        }
+        assert_int_equal(w.n_warned, 4); /* ENOENT is not worth a word */
+        assert_int_equal(winsize_watch_dispatch(w.watch_fd, &w), 0);
+        assert_size(tty_slave, 60, 180);
+
+        assert_int_equal(waitpid(pid, &status, 0), pid);
+        assert_true(WIFEXITED(status));
+        assert_int_equal(WEXITSTATUS(status), 0);
+        /* the caller's tty stays open; the watch connection is closed */
+        winsize_watch_done(&w);
+        assert_int_equal(w.watch_fd, -EBADF);
+        assert_true(fcntl(tty_slave, F_GETFD) >= 0);
+        close(tty_slave);
+        close(tty_master);
+        close(xs_slave);
+        close(xs_master);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_users),
@@ -201,6 +370,8 @@ int main(void) {
                 cmocka_unit_test(test_sysfs),
                 cmocka_unit_test(test_env),
                 cmocka_unit_test(test_xenbus_wire),
+                cmocka_unit_test(test_winsize_parse),
+                cmocka_unit_test(test_winsize_watch),
         };
         log_set_max_level(LOG_CRIT);
         return cmocka_run_group_tests(tests, setup, teardown);
