@@ -129,7 +129,8 @@ static int run(Supervisor *s) {
         s->kernel_cmdline = TAKE_PTR(kernel.cmdline);
         s->record->kernel = strdup(kernel.release ?: s->kernel_path);
 
-        (void) sd_notify(false, "STATUS=Building the domain");
+        /* Loading a compressed kernel under emulation takes seconds; see peers.c. */
+        (void) sd_notify(false, "STATUS=Building the domain\nEXTEND_TIMEOUT_USEC=120000000");
         r = domain_build(s);
         if (r < 0) {
                 fail(s, "domain", r, "Building the domain failed");

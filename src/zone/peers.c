@@ -24,6 +24,10 @@
 #define IMAGE_INSPECT_MAX (1U << 20)
 #define IMAGES_TRANSFER_INTERFACE "org.krata.Images1.Transfer"
 #define PULL_TIMEOUT_USEC (30ULL * 60 * 1000000)
+/* Start-up phases that may outlast the unit's TimeoutStartSec= (a pull on a
+ * slow link, a kernel inflated under emulation) keep pushing systemd's
+ * deadline out while they make progress; the pull has its own deadline. */
+#define START_EXTEND_USEC (120ULL * 1000000)
 #define CONFIG_DISK_MAGIC "KRATACFG"
 #define CONFIG_DISK_MAX (1U << 20)
 
@@ -164,7 +168,7 @@ int image_acquire(Supervisor *s, const char *ref, ImageInfo *ret) {
 
         if (!s->bus)
                 return fail_reason(s, SYNTHETIC_ERRNO(ENOTCONN), "No system bus: cannot ask krata-imaged for %s.", ref);
-        (void) sd_notifyf(false, "STATUS=Pulling image %s", ref);
+        (void) sd_notifyf(false, "STATUS=Pulling image %s\nEXTEND_TIMEOUT_USEC=%llu", ref, START_EXTEND_USEC);
         r = sd_bus_add_match(s->bus, &watch,
                              "type='signal',sender='org.krata.Images1',interface='org.freedesktop.DBus.Properties',"
                              "member='PropertiesChanged',path_namespace='/org/krata/images1'",
@@ -218,6 +222,7 @@ int image_acquire(Supervisor *s, const char *ref, ImageInfo *ret) {
                 }
                 if (now_usec() > deadline)
                         return fail_reason(s, SYNTHETIC_ERRNO(ETIMEDOUT), "Pulling image %s timed out.", ref);
+                (void) sd_notifyf(false, "EXTEND_TIMEOUT_USEC=%llu", START_EXTEND_USEC);
                 if (stop_pending())
                         return fail_reason(s, SYNTHETIC_ERRNO(ECANCELED), "Stopped while pulling image %s.", ref);
                 (void) sd_bus_wait(s->bus, 200 * 1000);
@@ -260,7 +265,7 @@ int kernel_acquire(Supervisor *s, const char *ref, KernelInfo *ret) {
         _cleanup_(kernel_prepared_done) KernelPrepared p = {};
         int r;
 
-        (void) sd_notify(false, "STATUS=Preparing the kernel");
+        (void) sd_notifyf(false, "STATUS=Preparing the kernel\nEXTEND_TIMEOUT_USEC=%llu", START_EXTEND_USEC);
         if (ref) {
                 _cleanup_(image_info_done) ImageInfo img = {};
                 const char *key;
