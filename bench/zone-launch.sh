@@ -26,10 +26,13 @@ dx kratactl zone destroy bench-prep >/dev/null
 "$devhost" push "$src/build/tests/integration/krata-test-mkconfigdisk" /run/krata-test-mkconfigdisk >/dev/null
 dx sh -c '
 	set -e
-	k=/var/lib/krata/zone/kernel
-	i=$(ls -t /var/cache/krata/kernels/*/initrd-*.cpio | head -n1)
-	img=$(ls /var/lib/krata/images/'"${digest#sha256:}"'/rootfs.squashfs)
 	mkdir -p /run/bench
+	# what kernel_prepare() hands krata-zone: the cached initrd and, where
+	# krata caches one, the inflated kernel (else the bzImage)
+	kratactl kernel prepare >/run/bench/prepare.txt 2>/dev/null
+	k=$(awk "\$1 == \"kernel\" { print \$2 }" /run/bench/prepare.txt)
+	i=$(awk "\$1 == \"initrd\" { print \$2 }" /run/bench/prepare.txt)
+	img=$(ls /var/lib/krata/images/'"${digest#sha256:}"'/rootfs.squashfs)
 	echo "{\"version\":\"1.0\",\"hostname\":\"bench\",\"argv\":[\"/bin/echo\",\"BENCH-MARKER\"],\"env\":[\"PATH=/bin\"]}" |
 		/run/krata-test-mkconfigdisk /run/bench/config.img
 	add=""; [ -f /var/lib/krata/zone/addons.squashfs ] &&
@@ -62,4 +65,4 @@ echo "|---|---|---|"
 echo "| median seconds | $mk | $mx |"
 echo "| ratio krata/xl | $(awk -v a="$mk" -v b="$mx" 'BEGIN { printf "%.2f", a / b }') | 1 |"
 echo
-echo "Command: bench/zone-launch.sh $rounds"
+echo "Command: bench/zone-launch.sh $rounds (kernel booted: $(dx cat /run/bench/xl.cfg | sed -n 's/^kernel = //p'))"

@@ -1,16 +1,15 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include <ctype.h>
 #include <errno.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "address-pool.h"
-#include "fs-util.h"
+#include "conf-parser.h"
 #include "log.h"
 #include "networkd-config.h"
 #include "string-util.h"
-
-#define CONFIG_MAX_SIZE (64 * 1024)
 
 void network_config_init(NetworkConfig *c) {
         *c = (NetworkConfig) {};
@@ -22,103 +21,51 @@ void network_config_done(NetworkConfig *c) {
         c->resolv_conf = mfree(c->resolv_conf);
 }
 
-static int parse_mtu(const char *v, unsigned *ret) {
+static int parse_ipv4_prefix(ConfigContext *ctx, const ConfigTableItem *item, const char *value, void *data) {
+        NetworkConfig *c = data;
+        return parse_prefix4(value, &c->prefix4, &c->prefixlen4);
+}
+
+static int parse_ipv6_prefix(ConfigContext *ctx, const ConfigTableItem *item, const char *value, void *data) {
+        NetworkConfig *c = data;
+        return parse_prefix6(value, &c->prefix6, &c->prefixlen6);
+}
+
+/* 0 (the interface's own) or NETWORKD_MTU_MIN..NETWORKD_MTU_MAX. */
+static int parse_mtu(ConfigContext *ctx, const ConfigTableItem *item, const char *value, void *data) {
         unsigned mtu;
 
-        if (safe_atou(v, &mtu) < 0)
-                return -EINVAL;
-        if (mtu != 0 && (mtu < NETWORKD_MTU_MIN || mtu > NETWORKD_MTU_MAX))
-                return -ERANGE;
-        *ret = mtu;
+        if (safe_atou(value, &mtu) < 0 || (mtu != 0 && (mtu < NETWORKD_MTU_MIN || mtu > NETWORKD_MTU_MAX)))
+                return config_error(ctx, "'%s' is not 0 or an MTU in %u..%u", value, NETWORKD_MTU_MIN,
+                                    NETWORKD_MTU_MAX);
+        *(unsigned *) data = mtu;
         return 0;
 }
 
-static int config_assign(NetworkConfig *c, const char *key, const char *value) {
-        int r;
+/* Keys before any header count as [Network]; other sections are skipped with a
+ * warning; an unknown key in [Network] is an error (a typo must not silently
+ * give zones a different network). */
+static const ConfigTableItem network_config_items[] = {
+        { "Network", "IPv4Prefix", parse_ipv4_prefix, 0 },
+        { "Network", "IPv6Prefix", parse_ipv6_prefix, 0 },
+        { "Network", "MTU", parse_mtu, offsetof(NetworkConfig, mtu) },
+        { "Network", "AllowHostLoopback", config_parse_bool, offsetof(NetworkConfig, allow_host_loopback) },
+        { "Network", "ResolvConf", config_parse_path, offsetof(NetworkConfig, resolv_conf) },
+        {}
+};
 
-        if (streq(key, "IPv4Prefix"))
-                return parse_prefix4(value, &c->prefix4, &c->prefixlen4);
-        if (streq(key, "IPv6Prefix"))
-                return parse_prefix6(value, &c->prefix6, &c->prefixlen6);
-        if (streq(key, "MTU"))
-                return parse_mtu(value, &c->mtu);
-        if (streq(key, "AllowHostLoopback")) {
-                r = parse_boolean(value);
-                if (r < 0)
-                        return r;
-                c->allow_host_loopback = r;
-                return 0;
-        }
-        if (streq(key, "ResolvConf")) {
-                char *p;
-                if (value[0] != '/' || !string_is_printable(value, 4096))
-                        return -EINVAL;
-                p = strdup(value);
-                if (!p)
-                        return -ENOMEM;
-                free(c->resolv_conf);
-                c->resolv_conf = p;
-                return 0;
-        }
-        return -ENOKEY;
-}
+static const ConfigFormat network_config_format = {
+        .items = network_config_items,
+        .default_section = "Network",
+        .flags = CONFIG_UNKNOWN_SECTION_WARN,
+};
 
 int network_config_parse(NetworkConfig *c, const char *text, const char *source) {
-        _cleanup_free_ char *copy = strdup(text);
-        char *line, *save = NULL;
-        unsigned n = 0;
-        bool in_network = true; /* keys before any section count as [Network] */
-
-        if (!copy)
-                return -ENOMEM;
-        /* strtok_r would skip empty lines and break line numbers; split by hand. */
-        for (line = copy; line; line = save) {
-                char *eq, *key, *value;
-                int r;
-
-                save = strchr(line, '\n');
-                if (save)
-                        *save++ = 0;
-                n++;
-                line = strstrip(line);
-                if (!*line || *line == '#' || *line == ';')
-                        continue;
-                if (*line == '[') {
-                        in_network = streq(line, "[Network]");
-                        if (!in_network)
-                                log_warning("%s:%u: ignoring unknown section %s.", source, n, line);
-                        continue;
-                }
-                if (!in_network)
-                        continue;
-                eq = strchr(line, '=');
-                if (!eq)
-                        return log_error_errno(SYNTHETIC_ERRNO(EINVAL), "%s:%u: expected KEY=VALUE.", source, n);
-                *eq = 0;
-                key = strstrip(line);
-                value = strstrip(eq + 1);
-                r = config_assign(c, key, value);
-                if (r == -ENOKEY)
-                        return log_error_errno(SYNTHETIC_ERRNO(EINVAL), "%s:%u: unknown key '%s'.", source, n, key);
-                if (r == -ENOMEM)
-                        return log_oom();
-                if (r < 0)
-                        return log_error_errno(SYNTHETIC_ERRNO(EINVAL), "%s:%u: invalid value for %s: '%s'.",
-                                               source, n, key, value);
-        }
-        return 0;
+        return config_parse_logged(&network_config_format, source, text, c);
 }
 
 int network_config_load(NetworkConfig *c, const char *path) {
-        _cleanup_free_ char *text = NULL;
-        int r;
-
-        r = read_full_file(path, CONFIG_MAX_SIZE, &text, NULL);
-        if (r == -ENOENT)
-                return 0;
-        if (r < 0)
-                return log_error_errno(r, "Failed to read %s: %m", path);
-        return network_config_parse(c, text, path);
+        return config_load_logged(&network_config_format, path, c);
 }
 
 static const char *const forward_protocol_table[_FORWARD_PROTOCOL_MAX] = {

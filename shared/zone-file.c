@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include <ctype.h>
 #include <errno.h>
+#include <stddef.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -8,6 +9,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "conf-parser.h"
 #include "fs-util.h"
 #include "paths.h"
 #include "string-util.h"
@@ -247,31 +249,6 @@ char *zone_join_words(char *const *words) {
 
 /* ---- parsing ---- */
 
-typedef struct ParseCtx {
-        const char *path;
-        unsigned line;
-        char **error;
-} ParseCtx;
-
-static int parse_fail(ParseCtx *c, const char *key, const char *fmt, ...) _printf_(3, 4);
-static int parse_fail(ParseCtx *c, const char *key, const char *fmt, ...) {
-        char why[512];
-        va_list ap;
-
-        va_start(ap, fmt);
-        vsnprintf(why, sizeof why, fmt, ap);
-        va_end(ap);
-        if (c->error) {
-                free(*c->error);
-                *c->error = NULL;
-                if (key)
-                        (void) asprintf_safe(c->error, "%s:%u: %s=: %s", c->path, c->line, key, why);
-                else
-                        (void) asprintf_safe(c->error, "%s:%u: %s", c->path, c->line, why);
-        }
-        return -EBADMSG;
-}
-
 /* A value that is one word may be written in double quotes (to keep leading
  * or trailing blanks); unquote it then. */
 static int unquote_single(const char *v, char **ret) {
@@ -291,137 +268,164 @@ static int unquote_single(const char *v, char **ret) {
         return 0;
 }
 
-static int set_string(ParseCtx *c, const char *key, const char *v, char **dest) {
-        char *s = NULL;
+static int unquote_value(ConfigContext *c, const char *v, char **ret) {
+        int r = unquote_single(v, ret);
 
-        if (unquote_single(v, &s) < 0)
-                return parse_fail(c, key, "bad quoting");
+        if (r < 0 && r != -ENOMEM)
+                return config_error(c, "bad quoting");
+        return r;
+}
+
+static int set_string(ConfigContext *c, const char *v, char **dest) {
+        char *s = NULL;
+        int r = unquote_value(c, v, &s);
+
+        if (r < 0)
+                return r;
         free(*dest);
         *dest = s;
         return 0;
 }
 
-static int parse_assignment(ParseCtx *c, ZoneSpec *s, const char *key, const char *v) {
+static int parse_image(ConfigContext *c, const ConfigTableItem *item, const char *v, void *data) {
+        if (isempty(v) || !string_is_printable(v, 512) || strchr(v, ' '))
+                return config_error(c, "expected an OCI image reference");
+        return set_string(c, v, data);
+}
+
+static int parse_kernel(ConfigContext *c, const ConfigTableItem *item, const char *v, void *data) {
+        char **kernel = data;
+
+        if (!string_is_printable(v, 512) || strchr(v, ' '))
+                return config_error(c, "expected an OCI kernel image reference");
+        if (isempty(v)) {
+                *kernel = mfree(*kernel);
+                return 0;
+        }
+        return set_string(c, v, kernel);
+}
+
+static int parse_uuid(ConfigContext *c, const ConfigTableItem *item, const char *v, void *data) {
+        if (!zone_uuid_is_valid(v))
+                return config_error(c, "'%s' is not a lower-case UUID", v);
+        return set_string(c, v, data);
+}
+
+static int parse_environment(ConfigContext *c, const ConfigTableItem *item, const char *v, void *data) {
+        char ***environment = data;
+        _cleanup_free_ char *a = NULL;
+        int r = unquote_value(c, v, &a);
+
+        if (r < 0)
+                return r;
+        if (!zone_env_is_valid(a))
+                return config_error(c, "expected KEY=VALUE, got '%s'", a);
+        if (strv_length(*environment) >= ZONE_ENV_MAX)
+                return config_error(c, "too many assignments (max %u)", ZONE_ENV_MAX);
+        return strv_consume(environment, TAKE_PTR(a));
+}
+
+static int parse_port(ConfigContext *c, const ConfigTableItem *item, const char *v, void *data) {
+        ZoneSpec *s = data;
+        ZonePort p, *np;
+
+        if (zone_port_parse(v, &p) < 0)
+                return config_error(c, "'%s' is not HOST:ZONE[/tcp|/udp] with ports 1..65535", v);
+        if (s->n_ports >= ZONE_PORTS_MAX)
+                return config_error(c, "too many ports (max %u)", ZONE_PORTS_MAX);
+        for (size_t i = 0; i < s->n_ports; i++)
+                if (s->ports[i].host_port == p.host_port && s->ports[i].proto == p.proto)
+                        return config_error(c, "host port %u is forwarded twice", p.host_port);
+        np = realloc(s->ports, (s->n_ports + 1) * sizeof *np);
+        if (!np)
+                return -ENOMEM;
+        s->ports = np;
+        s->ports[s->n_ports++] = p;
+        return 0;
+}
+
+static int parse_working_directory(ConfigContext *c, const ConfigTableItem *item, const char *v, void *data) {
+        char **wd = data;
+        _cleanup_free_ char *d = NULL;
+        int r = unquote_value(c, v, &d);
+
+        if (r < 0)
+                return r;
+        if (isempty(d)) {
+                *wd = mfree(*wd);
+                return 0;
+        }
+        if (d[0] != '/' || !string_is_printable(d, ZONE_VALUE_MAX))
+                return config_error(c, "'%s' is not an absolute path", d);
+        free(*wd);
+        *wd = TAKE_PTR(d);
+        return 0;
+}
+
+static int parse_user(ConfigContext *c, const ConfigTableItem *item, const char *v, void *data) {
+        char **user = data;
+
+        if (isempty(v)) {
+                *user = mfree(*user);
+                return 0;
+        }
+        if (!string_is_printable(v, 256) || strpbrk(v, " \t\"'"))
+                return config_error(c, "'%s' is not a user name or UID[:GID]", v);
+        return set_string(c, v, user);
+}
+
+static int parse_command(ConfigContext *c, const ConfigTableItem *item, const char *v, void *data) {
+        char ***command = data, **w = NULL;
         int r;
 
-        if (streq(key, "Image")) {
-                if (isempty(v) || !string_is_printable(v, 512) || strchr(v, ' '))
-                        return parse_fail(c, key, "expected an OCI image reference");
-                return set_string(c, key, v, &s->image);
-        }
-        if (streq(key, "Kernel")) {
-                if (!string_is_printable(v, 512) || strchr(v, ' '))
-                        return parse_fail(c, key, "expected an OCI kernel image reference");
-                if (isempty(v)) {
-                        s->kernel = mfree(s->kernel);
-                        return 0;
-                }
-                return set_string(c, key, v, &s->kernel);
-        }
-        if (streq(key, "Uuid")) {
-                if (!zone_uuid_is_valid(v))
-                        return parse_fail(c, key, "'%s' is not a lower-case UUID", v);
-                return set_string(c, key, v, &s->uuid);
-        }
-        if (streq(key, "Memory")) {
-                uint64_t m;
-                if (parse_size(v, &m) < 0)
-                        return parse_fail(c, key, "'%s' is not a size (e.g. 512M, 2G)", v);
-                if (m < ZONE_MEMORY_MIN || m > ZONE_MEMORY_MAX)
-                        return parse_fail(c, key, "%s is out of range (32M..1T)", v);
-                s->memory = m;
+        if (isempty(v)) {
+                *command = (strv_free(*command), NULL);
                 return 0;
         }
-        if (streq(key, "Vcpus")) {
-                unsigned n;
-                if (safe_atou(v, &n) < 0 || n < 1 || n > ZONE_VCPUS_MAX)
-                        return parse_fail(c, key, "'%s' is not a vCPU count (1..%u)", v, ZONE_VCPUS_MAX);
-                s->vcpus = n;
-                return 0;
+        r = zone_split_words(v, &w);
+        if (r == -ENOMEM)
+                return r;
+        if (r < 0)
+                return config_error(c, "bad quoting in '%s'", v);
+        if (strv_length(w) == 0) {
+                strv_free(w);
+                return config_error(c, "empty command");
         }
-        if (streq(key, "Environment")) {
-                _cleanup_free_ char *a = NULL;
-                if (unquote_single(v, &a) < 0)
-                        return parse_fail(c, key, "bad quoting");
-                if (!zone_env_is_valid(a))
-                        return parse_fail(c, key, "expected KEY=VALUE, got '%s'", a);
-                if (strv_length(s->environment) >= ZONE_ENV_MAX)
-                        return parse_fail(c, key, "too many assignments (max %u)", ZONE_ENV_MAX);
-                r = strv_consume(&s->environment, TAKE_PTR(a));
-                return r < 0 ? r : 0;
-        }
-        if (streq(key, "Port")) {
-                ZonePort p, *np;
-                if (zone_port_parse(v, &p) < 0)
-                        return parse_fail(c, key, "'%s' is not HOST:ZONE[/tcp|/udp] with ports 1..65535", v);
-                if (s->n_ports >= ZONE_PORTS_MAX)
-                        return parse_fail(c, key, "too many ports (max %u)", ZONE_PORTS_MAX);
-                for (size_t i = 0; i < s->n_ports; i++)
-                        if (s->ports[i].host_port == p.host_port && s->ports[i].proto == p.proto)
-                                return parse_fail(c, key, "host port %u is forwarded twice", p.host_port);
-                np = realloc(s->ports, (s->n_ports + 1) * sizeof *np);
-                if (!np)
-                        return -ENOMEM;
-                s->ports = np;
-                s->ports[s->n_ports++] = p;
-                return 0;
-        }
-        if (streq(key, "WorkingDirectory")) {
-                _cleanup_free_ char *d = NULL;
-                if (unquote_single(v, &d) < 0)
-                        return parse_fail(c, key, "bad quoting");
-                if (isempty(d)) {
-                        s->working_directory = mfree(s->working_directory);
-                        return 0;
-                }
-                if (d[0] != '/' || !string_is_printable(d, ZONE_VALUE_MAX))
-                        return parse_fail(c, key, "'%s' is not an absolute path", d);
-                free(s->working_directory);
-                s->working_directory = TAKE_PTR(d);
-                return 0;
-        }
-        if (streq(key, "User")) {
-                if (isempty(v)) {
-                        s->user = mfree(s->user);
-                        return 0;
-                }
-                if (!string_is_printable(v, 256) || strpbrk(v, " \t\"'"))
-                        return parse_fail(c, key, "'%s' is not a user name or UID[:GID]", v);
-                return set_string(c, key, v, &s->user);
-        }
-        if (streq(key, "Command")) {
-                char **w = NULL;
-                if (isempty(v)) {
-                        s->command = (strv_free(s->command), NULL);
-                        return 0;
-                }
-                if (zone_split_words(v, &w) < 0)
-                        return parse_fail(c, key, "bad quoting in '%s'", v);
-                if (strv_length(w) == 0) {
-                        strv_free(w);
-                        return parse_fail(c, key, "empty command");
-                }
-                strv_free(s->command);
-                s->command = w;
-                return 0;
-        }
-        if (streq(key, "TTY") || streq(key, "AutoRemove")) {
-                int b = parse_boolean(v);
-                if (b < 0)
-                        return parse_fail(c, key, "'%s' is not a boolean", v);
-                if (streq(key, "TTY"))
-                        s->tty = b;
-                else
-                        s->auto_remove = b;
-                return 0;
-        }
-        if (streq(key, "Created")) {
-                if (safe_atou64(v, &s->created) < 0)
-                        return parse_fail(c, key, "'%s' is not a timestamp in µs", v);
-                return 0;
-        }
-        return parse_fail(c, key, "unknown key");
+        strv_free(*command);
+        *command = w;
+        return 0;
 }
+
+#define ZONE_ITEM(key, parser, field, ...) \
+        { "Zone", key, parser, offsetof(ZoneSpec, field), __VA_ARGS__ }
+static const ConfigTableItem zone_items[] = {
+        ZONE_ITEM("Image", parse_image, image),
+        ZONE_ITEM("Kernel", parse_kernel, kernel),
+        ZONE_ITEM("Uuid", parse_uuid, uuid),
+        ZONE_ITEM("Memory", config_parse_size, memory, ZONE_MEMORY_MIN, ZONE_MEMORY_MAX),
+        ZONE_ITEM("Vcpus", config_parse_unsigned, vcpus, 1, ZONE_VCPUS_MAX),
+        ZONE_ITEM("Environment", parse_environment, environment),
+        { "Zone", "Port", parse_port, 0 }, /* the whole spec: ports and their count */
+        ZONE_ITEM("WorkingDirectory", parse_working_directory, working_directory),
+        ZONE_ITEM("User", parse_user, user),
+        ZONE_ITEM("Command", parse_command, command),
+        ZONE_ITEM("TTY", config_parse_bool, tty),
+        ZONE_ITEM("AutoRemove", config_parse_bool, auto_remove),
+        ZONE_ITEM("Created", config_parse_uint64, created),
+        {}
+};
+#undef ZONE_ITEM
+
+/* Stricter than the daemons' configuration: one [Zone] section, nothing before
+ * it, no unknown keys, printable ASCII only (a spec also arrives over D-Bus and
+ * is checked by formatting and parsing it again). */
+static const ConfigFormat zone_format = {
+        .items = zone_items,
+        .flags = CONFIG_SECTION_ONCE | CONFIG_PRINTABLE,
+};
+
+_Static_assert(CONFIG_LINE_MAX >= ZONE_VALUE_MAX + 64, "a zone setting must fit in a line");
+_Static_assert(CONFIG_FILE_MAX == ZONE_FILE_MAX, "zone files are configuration files");
 
 static int name_from_path(const char *path, char **ret) {
         const char *base = strrchr(path, '/');
@@ -437,67 +441,37 @@ static int name_from_path(const char *path, char **ret) {
 
 int zone_spec_parse(const char *path, const char *data, size_t size, ZoneSpec **ret, char **ret_error) {
         _cleanup_zone_spec_ ZoneSpec *s = NULL;
-        _cleanup_free_ char *name = NULL, *copy = NULL;
-        ParseCtx c = { .path = path, .line = 0, .error = ret_error };
-        bool in_zone = false, seen_zone = false;
-        char *p, *nl;
+        _cleanup_free_ char *name = NULL;
+        ConfigContext c = { .path = path };
         int r;
 
         if (ret_error)
                 *ret_error = NULL;
-        if (size > ZONE_FILE_MAX)
-                return parse_fail(&c, NULL, "file larger than %u bytes", ZONE_FILE_MAX);
-        if (memchr(data, 0, size))
-                return parse_fail(&c, NULL, "file contains a NUL byte");
         r = name_from_path(path, &name);
         if (r == -ENOMEM)
                 return r;
-        if (r < 0 || !zone_name_is_valid(name))
-                return parse_fail(&c, NULL, "file name must be NAME.zone with NAME matching [a-z0-9][a-z0-9-]{0,62}");
-        s = zone_spec_new(name);
-        copy = strndup(data, size);
-        if (!s || !copy)
-                return -ENOMEM;
-
-        for (p = copy; p; p = nl) {
-                char *line, *eq, *key, *value;
-
-                nl = strchr(p, '\n');
-                if (nl)
-                        *nl++ = 0;
-                c.line++;
-                line = strstrip(p);
-                if (!*line || *line == '#' || *line == ';')
-                        continue;
-                if (!string_is_printable(line, ZONE_VALUE_MAX + 64))
-                        return parse_fail(&c, NULL, "line too long or contains control characters");
-                if (*line == '[') {
-                        if (!streq(line, "[Zone]"))
-                                return parse_fail(&c, NULL, "unknown section %s (only [Zone] is known)", line);
-                        if (seen_zone)
-                                return parse_fail(&c, NULL, "duplicate [Zone] section");
-                        in_zone = seen_zone = true;
-                        continue;
-                }
-                eq = strchr(line, '=');
-                if (!eq)
-                        return parse_fail(&c, NULL, "expected Key=Value or [Zone]");
-                *eq = 0;
-                key = strstrip(line);
-                value = strstrip(eq + 1);
-                if (!*key)
-                        return parse_fail(&c, NULL, "missing key before '='");
-                if (!in_zone)
-                        return parse_fail(&c, key, "assignment outside the [Zone] section");
-                r = parse_assignment(&c, s, key, value);
-                if (r < 0)
-                        return r;
+        if (r < 0 || !zone_name_is_valid(name)) {
+                r = config_error(&c, "file name must be NAME.zone with NAME matching [a-z0-9][a-z0-9-]{0,62}");
+                goto fail;
         }
-        c.line = 0;
-        if (!s->image)
-                return parse_fail(&c, "Image", "missing (every zone needs an image)");
+        s = zone_spec_new(name);
+        if (!s)
+                return -ENOMEM;
+        r = config_parse(&zone_format, path, data, size, s, ret_error);
+        if (r < 0)
+                return r;
+        if (!s->image) {
+                c.key = "Image";
+                r = config_error(&c, "missing (every zone needs an image)");
+                goto fail;
+        }
         *ret = TAKE_PTR(s);
         return 0;
+fail:
+        if (ret_error)
+                *ret_error = TAKE_PTR(c.error);
+        free(c.error);
+        return r;
 }
 
 int zone_spec_load(const char *path, ZoneSpec **ret, char **ret_error) {
@@ -505,15 +479,11 @@ int zone_spec_load(const char *path, ZoneSpec **ret, char **ret_error) {
         size_t size;
         int r;
 
-        if (ret_error)
-                *ret_error = NULL;
-        r = read_full_file(path, ZONE_FILE_MAX, &data, &size);
-        if (r < 0) {
-                if (ret_error)
-                        (void) asprintf_safe(ret_error, "%s: %s", path,
-                                             r == -EFBIG ? "file larger than 64 KiB" : strerror(-r));
+        r = config_read_file(path, &data, &size, ret_error);
+        if (r == -ENOENT && ret_error)
+                (void) asprintf_safe(ret_error, "%s: %s", path, strerror(-r));
+        if (r < 0)
                 return r;
-        }
         return zone_spec_parse(path, data, size, ret, ret_error);
 }
 

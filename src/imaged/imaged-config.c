@@ -1,17 +1,15 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-#include <ctype.h>
 #include <errno.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "fs-util.h"
+#include "conf-parser.h"
 #include "imaged-config.h"
 #include "log.h"
 #include "oci-ref.h"
 #include "paths.h"
 #include "string-util.h"
-
-#define CONFIG_MAX (64u * 1024u)
 
 const char *host_oci_architecture(void) {
 #if defined(__x86_64__)
@@ -54,117 +52,45 @@ void imaged_config_done(ImagedConfig *c) {
         *c = (ImagedConfig) {};
 }
 
-static int parse_unsigned(const char *v, unsigned min, unsigned max, unsigned *ret) {
-        unsigned u;
-        if (safe_atou(v, &u) < 0 || u < min || u > max)
-                return -ERANGE;
-        *ret = u;
-        return 0;
-}
+/* imaged.conf has no sections that mean anything: headers are decoration, so
+ * every key is known in every section. Unknown keys are warnings (a newer
+ * file on an older daemon still starts), bad values errors. */
+#define ITEM(key, parser, field, lo, hi) \
+        { NULL, key, config_parse_##parser, offsetof(ImagedConfig, field), lo, hi }
+static const ConfigTableItem imaged_config_items[] = {
+        ITEM("InsecureRegistries", strv, insecure_registries, 0, 0),
+        ITEM("AuthFile", path, auth_file, 0, 0),
+        ITEM("Architecture", string, architecture, 0, 0),
+        ITEM("Variant", string, variant, 0, 0),
+        ITEM("ParallelDownloads", unsigned, parallel_downloads, 1, 32),
+        ITEM("Retries", unsigned, retries, 0, 20),
+        ITEM("SquashWorkers", unsigned, squash_workers, 0, 256),
+        ITEM("CompressionLevel", int, compression_level, 1, 22),
+        ITEM("ConnectTimeoutSec", uint64, connect_timeout_sec, 1, 3600),
+        ITEM("StallTimeoutSec", uint64, stall_timeout_sec, 1, 3600),
+        ITEM("IdleExitSec", uint64, idle_exit_sec, 1, 3600),
+        {}
+};
+#undef ITEM
 
-static int set_string(char **dst, const char *v) {
-        char *n = strdup(v);
-        if (!n)
-                return -ENOMEM;
-        free(*dst);
-        *dst = n;
-        return 0;
-}
-
-static int parse_line(ImagedConfig *c, const char *key, const char *value) {
-        unsigned u;
-
-        if (streq(key, "InsecureRegistries")) {
-                _cleanup_free_ char *copy = strdup(value);
-                char *save = NULL;
-                if (!copy)
-                        return -ENOMEM;
-                for (char *w = strtok_r(copy, " \t,", &save); w; w = strtok_r(NULL, " \t,", &save))
-                        if (strv_extend(&c->insecure_registries, w) < 0)
-                                return -ENOMEM;
-                return 0;
-        }
-        if (streq(key, "AuthFile"))
-                return value[0] == '/' ? set_string(&c->auth_file, value) : -EINVAL;
-        if (streq(key, "Architecture"))
-                return set_string(&c->architecture, value);
-        if (streq(key, "Variant"))
-                return set_string(&c->variant, value);
-        if (streq(key, "ParallelDownloads"))
-                return parse_unsigned(value, 1, 32, &c->parallel_downloads);
-        if (streq(key, "Retries"))
-                return parse_unsigned(value, 0, 20, &c->retries);
-        if (streq(key, "SquashWorkers"))
-                return parse_unsigned(value, 0, 256, &c->squash_workers);
-        if (streq(key, "CompressionLevel")) {
-                if (parse_unsigned(value, 1, 22, &u) < 0)
-                        return -ERANGE;
-                c->compression_level = (int) u;
-                return 0;
-        }
-        if (streq(key, "ConnectTimeoutSec") || streq(key, "StallTimeoutSec") || streq(key, "IdleExitSec")) {
-                if (parse_unsigned(value, 1, 3600, &u) < 0)
-                        return -ERANGE;
-                if (streq(key, "ConnectTimeoutSec"))
-                        c->connect_timeout_sec = u;
-                else if (streq(key, "StallTimeoutSec"))
-                        c->stall_timeout_sec = u;
-                else
-                        c->idle_exit_sec = u;
-                return 0;
-        }
-        return -ENOKEY;
-}
+static const ConfigFormat imaged_config_format = {
+        .items = imaged_config_items,
+        .flags = CONFIG_UNKNOWN_KEY_WARN,
+};
 
 int imaged_config_parse(ImagedConfig *c, const char *text, const char *origin) {
-        _cleanup_free_ char *copy = strdup(text);
-        char *save = NULL;
-        unsigned line = 0;
-
-        if (!copy)
-                return log_oom();
-        for (char *l = strtok_r(copy, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
-                char *eq, *key, *value;
-                int r;
-
-                line++;
-                l = strstrip(l);
-                if (!*l || *l == '#' || *l == ';' || *l == '[') /* [Section] headers are decoration */
-                        continue;
-                eq = strchr(l, '=');
-                if (!eq)
-                        return log_error_errno(SYNTHETIC_ERRNO(EINVAL), "%s:%u: expected KEY=VALUE.", origin, line);
-                *eq = 0;
-                key = strstrip(l);
-                value = strstrip(eq + 1);
-                r = parse_line(c, key, value);
-                if (r == -ENOKEY)
-                        log_warning("%s:%u: unknown setting '%s', ignoring.", origin, line, key);
-                else if (r == -ENOMEM)
-                        return log_oom();
-                else if (r < 0)
-                        return log_error_errno(SYNTHETIC_ERRNO(EINVAL), "%s:%u: invalid value for %s: '%s'.",
-                                               origin, line, key, value);
-        }
-        return 0;
+        return config_parse_logged(&imaged_config_format, origin, text, c);
 }
 
 int imaged_config_load(ImagedConfig *c) {
-        _cleanup_free_ char *path = krata_config_path("imaged.conf"), *text = NULL;
+        _cleanup_free_ char *path = krata_config_path("imaged.conf");
         int r;
 
         if (!path)
                 return log_oom();
-        r = read_full_file(path, CONFIG_MAX, &text, NULL);
-        if (r == -ENOENT)
-                r = 0;
-        else if (r < 0)
-                return log_error_errno(r, "Failed to read %s: %m", path);
-        else {
-                r = imaged_config_parse(c, text, path);
-                if (r < 0)
-                        return r;
-        }
+        r = config_load_logged(&imaged_config_format, path, c);
+        if (r < 0)
+                return r;
         if (!c->auth_file) {
                 /* Under systemd the unit hands the file over as a credential (see the unit). */
                 const char *creds = getenv("CREDENTIALS_DIRECTORY");

@@ -14,7 +14,8 @@ typedef struct KernelSource {
 } KernelSource;
 
 typedef struct KernelPrepared {
-        char *kernel;  /* the image to boot */
+        char *kernel;  /* what to boot: the cached inflated ELF, else image */
+        char *image;   /* the kernel image as given (bzImage / vmlinuz) */
         char *initrd;  /* cached newc cpio */
         char *addons;  /* attach as the krata.addons disk; NULL = none */
         char *release; /* "6.1.0-56-amd64" */
@@ -50,6 +51,9 @@ int kernel_source_from_image_squashfs(const char *rootfs, const char *key, const
 
 /* Validates (metadata arch = host arch; metadata version = the image's
  * release = the addons' modules' vermagic) and returns the kernel, a cached
- * initrd and the addons. Safe to call concurrently: the initrd is written
- * atomically. */
+ * initrd and the addons. The kernel is the bzImage's payload inflated once
+ * into the cache (an ELF checked for Xen's PV entry note), so the domain
+ * builder need not inflate it at every launch; the image itself when its
+ * payload is in a format not inflated here (lzo) or it is no bzImage. Safe to
+ * call concurrently: initrd and kernel are written atomically. */
 int kernel_prepare(const KernelSource *src, const KernelPrepareOptions *opts, KernelPrepared *ret);

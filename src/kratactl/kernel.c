@@ -318,14 +318,15 @@ static int verb_prepare(int argc, char *argv[]) {
                 _cleanup_json_ json_object *o = json_object_new_object();
                 json_object_object_add(o, "cmdline", json_object_new_string(cmdline));
                 json_object_object_add(o, "kernel", json_object_new_string(p.kernel));
+                json_object_object_add(o, "image", json_object_new_string(p.image));
                 json_object_object_add(o, "initrd", json_object_new_string(p.initrd));
                 json_object_object_add(o, "addons", p.addons ? json_object_new_string(p.addons) : NULL);
                 json_object_object_add(o, "release", json_object_new_string(p.release));
                 json_object_object_add(o, "digest", json_object_new_string(p.digest));
                 (void) json_print(stdout, o, true);
         } else
-                printf("kernel  %s\ninitrd  %s\naddons  %s\nrelease %s\ncmdline %s\n", p.kernel, p.initrd,
-                       p.addons ?: "-", p.release, cmdline);
+                printf("kernel  %s\nimage   %s\ninitrd  %s\naddons  %s\nrelease %s\ncmdline %s\n", p.kernel,
+                       p.image, p.initrd, p.addons ?: "-", p.release, cmdline);
         kernel_prepared_done(&p);
         return EXIT_OK;
 }

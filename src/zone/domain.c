@@ -86,6 +86,8 @@ int domain_build(Supervisor *s) {
                                                domid, what);                           \
                 }                                                                      \
         } while (0)
+        /* which kernel: the cached inflated ELF, or a bzImage the builder inflates */
+        log_info("Building domain %u: kernel %s, initrd %s.", domid, s->kernel_path, s->initrd_path ?: "none");
         STEP(xc_dom_kernel_file(dom, s->kernel_path), "loading the kernel");
         if (s->initrd_path)
                 STEP(xc_dom_module_file(dom, s->initrd_path, NULL), "loading the initrd");

@@ -34,6 +34,15 @@ set -e
 dx kratactl -o json zone inspect e2e-kern | jq -e --arg r "$release" '.Kernel == $r' >/dev/null ||
 	fail "Kernel property is not $release"
 pass "with no system default kernel, a zone launched with -k boots the OCI kernel image and reports exit status 5"
+# The domain builder got the kernel inflated once into krata's cache, not the
+# bzImage (whose xz payload it would inflate again at every launch).
+booted=$(dx journalctl -u krata-zone@e2e-kern -o cat --no-pager | sed -n 's/.*Building domain [0-9]*: kernel \([^,]*\),.*/\1/p' | tail -n1)
+case $booted in
+/var/cache/krata/kernels/*/vmlinux) ;;
+*) fail "the -k zone booted '$booted', not the cached inflated kernel" ;;
+esac
+[ "$(dx sh -c "head -c 4 $booted | od -An -c" | tr -d ' ')" = 177ELF ] || fail "$booted is not an ELF file"
+pass "the domain builder loaded the inflated kernel $booted"
 dx kratactl zone destroy e2e-kern || fail "destroy e2e-kern"
 zone_assert_no_leaks "$base" "the -k zone"
 pass "the -k zone leaves nothing behind"

@@ -67,6 +67,43 @@ t1=$(date +%s%N)
 [ "$(stat -c %Y.%i "$initrd")" = "$before" ] || fail "the cached initrd was rebuilt"
 echo "ok: install-default $(( (mid - start) / 1000000 )) ms, prepare cold $(( (end - mid) / 1000000 )) ms, cached $(( (t1 - t0) / 1000000 )) ms, initrd $(stat -c %s "$initrd") bytes"
 
+# --- the inflated kernel: what the domain builder gets instead of the bzImage ---
+json_field() { python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))[sys.argv[2]])' "$@"; }
+# The payload the boot header points at (setup_sects, payload_offset/length).
+payload() {
+        python3 - "$1" <<-'PY'
+		import struct, sys
+		d = open(sys.argv[1], "rb").read()
+		start = ((d[0x1f1] or 4) + 1) * 512
+		off, length = struct.unpack_from("<II", d, 0x248)
+		sys.stdout.buffer.write(d[start + off:start + off + length])
+	PY
+}
+kernel=$(json_field "$tmp/prep.json" kernel)
+digest=$(json_field "$tmp/prep.json" digest)
+[ "$kernel" = "$KRATA_CACHE_DIR/kernels/$digest/vmlinux" ] || fail "prepare hands over $kernel, not the inflated kernel"
+[ "$(json_field "$tmp/prep.json" image)" = "$KRATA_STATE_DIR/zone/kernel" ] || fail "image: $(cat "$tmp/prep.json")"
+[ "$(head -c 4 "$kernel" | od -An -c | tr -d ' ')" = 177ELF ] || fail "$kernel is not an ELF file"
+payload "$image" | xz -dc --single-stream | cmp - "$kernel" || fail "$kernel differs from xz -dc of the payload"
+before=$(stat -c %Y.%i "$kernel")
+"$kratactl" kernel prepare >/dev/null
+[ "$(stat -c %Y.%i "$kernel")" = "$before" ] || fail "the cached kernel was inflated again"
+# A payload in a format not inflated here (lzo's magic): the bzImage itself boots.
+mkdir "$tmp/lzo"
+cp "$KRATA_STATE_DIR/zone/kernel" "$tmp/lzo/image"
+cp "$KRATA_STATE_DIR/zone/addons.squashfs" "$tmp/lzo/"
+printf 'KERNEL_ARCH=%s\nKERNEL_VERSION=%s\n' "$(uname -m)" "$release" >"$tmp/lzo/metadata"
+python3 - "$tmp/lzo/image" <<-'PY'
+	import struct, sys
+	f = open(sys.argv[1], "r+b")
+	d = f.read(0x250)
+	f.seek(((d[0x1f1] or 4) + 1) * 512 + struct.unpack_from("<I", d, 0x248)[0])
+	f.write(b"\x89LZO\x00\r\n\x1a\n")
+PY
+"$kratactl" -o json kernel prepare "$tmp/lzo" >"$tmp/prep-lzo.json" || fail "prepare of an lzo kernel"
+[ "$(json_field "$tmp/prep-lzo.json" kernel)" = "$tmp/lzo/image" ] || fail "lzo: $(cat "$tmp/prep-lzo.json")"
+echo "ok: inflated kernel $(stat -c %s "$kernel") bytes (= xz -dc of the payload), cached; lzo payload booted as is"
+
 # --- OCI kernel image ---
 "$kratactl" kernel package --image "$image" --modules "/lib/modules/$release" --config "$config" \
         --tag test "$tmp/layout" >/dev/null
