@@ -48,42 +48,89 @@ static int read_all(int fd, void *buf, size_t size) {
         return 0;
 }
 
-int xenbus_write(const char *device, const char *path, const char *value) {
-        struct xsd_sockmsg hdr = { .type = XS_WRITE, .req_id = 1, .tx_id = 0 };
-        size_t plen = strlen(path) + 1, vlen = strlen(value);
-        char msg[sizeof hdr + XENSTORE_PAYLOAD_MAX], reply[XENSTORE_PAYLOAD_MAX + 1];
-        _cleanup_close_ int fd = -EBADF;
+int xenbus_open(const char *device) {
+        int fd = open(device, O_RDWR | O_CLOEXEC | O_NOCTTY);
+        return fd < 0 ? negative_errno() : fd;
+}
+
+int xenbus_read_message(int fd, uint32_t *ret_type, char *payload, size_t *ret_len) {
+        struct xsd_sockmsg hdr;
         int r;
 
-        if (plen + vlen > XENSTORE_PAYLOAD_MAX)
-                return -E2BIG;
-        fd = open(device, O_RDWR | O_CLOEXEC | O_NOCTTY);
-        if (fd < 0)
-                return negative_errno();
-        /* payload: "path\0value", the value without a terminator */
-        hdr.len = (uint32_t) (plen + vlen);
-        memcpy(msg, &hdr, sizeof hdr);
-        memcpy(msg + sizeof hdr, path, plen);
-        memcpy(msg + sizeof hdr + plen, value, vlen);
-        /* The device wants a whole message per write(). */
-        r = write_all(fd, msg, sizeof hdr + hdr.len);
-        if (r < 0)
-                return r;
         r = read_all(fd, &hdr, sizeof hdr);
         if (r < 0)
                 return r;
+        /* xenstored never sends more; anything else means we lost framing. */
         if (hdr.len > XENSTORE_PAYLOAD_MAX)
                 return -EBADMSG;
-        r = read_all(fd, reply, hdr.len);
+        r = read_all(fd, payload, hdr.len);
         if (r < 0)
                 return r;
-        reply[hdr.len] = 0;
-        if (hdr.type == XS_ERROR) {
-                /* The payload names the errno ("EACCES"). */
-                for (size_t i = 0; i < ELEMENTSOF(xsd_errors); i++)
-                        if (strcmp(reply, xsd_errors[i].errstring) == 0)
-                                return -xsd_errors[i].errnum;
-                return -EIO;
+        payload[hdr.len] = 0;
+        *ret_type = hdr.type;
+        if (ret_len)
+                *ret_len = hdr.len;
+        return (int) hdr.req_id;
+}
+
+static int error_to_errno(const char *name) {
+        for (size_t i = 0; i < ELEMENTSOF(xsd_errors); i++)
+                if (strcmp(name, xsd_errors[i].errstring) == 0)
+                        return -xsd_errors[i].errnum;
+        return -EIO; /* "EQUOTA" and friends */
+}
+
+int xenbus_request(int fd, uint32_t type, const void *payload, size_t size, char *reply, size_t *ret_len,
+                   unsigned *n_events) {
+        static uint32_t req_id;
+        struct xsd_sockmsg hdr = { .type = type, .req_id = ++req_id, .tx_id = 0 };
+        char msg[sizeof hdr + XENSTORE_PAYLOAD_MAX];
+        uint32_t rtype;
+        int r;
+
+        if (size > XENSTORE_PAYLOAD_MAX)
+                return -E2BIG;
+        hdr.len = (uint32_t) size;
+        memcpy(msg, &hdr, sizeof hdr);
+        memcpy(msg + sizeof hdr, payload, size);
+        /* The device wants a whole message per write(). */
+        r = write_all(fd, msg, sizeof hdr + size);
+        if (r < 0)
+                return r;
+        for (;;) {
+                r = xenbus_read_message(fd, &rtype, reply, ret_len);
+                if (r < 0)
+                        return r;
+                if (rtype == XS_WATCH_EVENT) {
+                        if (n_events)
+                                (*n_events)++;
+                        continue;
+                }
+                break;
         }
-        return hdr.type == XS_WRITE ? 0 : -EBADMSG;
+        if (rtype == XS_ERROR)
+                return error_to_errno(reply);
+        return rtype == type ? 0 : -EBADMSG;
+}
+
+int xenbus_write_bytes(int fd, const char *path, const void *value, size_t size, char *reply) {
+        char payload[XENSTORE_PAYLOAD_MAX];
+        size_t plen = strlen(path) + 1;
+
+        if (plen + size > sizeof payload)
+                return -E2BIG;
+        /* payload: "path\0value", the value without a terminator */
+        memcpy(payload, path, plen);
+        memcpy(payload + plen, value, size);
+        return xenbus_request(fd, XS_WRITE, payload, plen + size, reply, NULL, NULL);
+}
+
+int xenbus_write(const char *device, const char *path, const char *value) {
+        char reply[XENSTORE_PAYLOAD_MAX + 1];
+        _cleanup_close_ int fd = -EBADF;
+
+        fd = xenbus_open(device);
+        if (fd < 0)
+                return fd;
+        return xenbus_write_bytes(fd, path, value, strlen(value), reply);
 }
