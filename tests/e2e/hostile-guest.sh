@@ -29,8 +29,9 @@ own=$($x read domid | sed -n 's/^read domid: ([0-9]* bytes) //p')
 			'failed:\e[2J\e[31mPWNED' 'failed:../../etc/passwd' '0x2a' '+7' '4 2' 'nan'; do
 			$x write "$k" "$v"
 		done
-		# Oversized: xenstored's quota on a value, its 4096-byte message, over it.
-		for n in 2048 2049 3000 4000 4096 5000; do $x fill "$k" "$n" '\xff\0A\n'; done
+		# Oversized: around xenstored's quota on a value, up to the largest a
+		# 4096-byte message carries, and over it (refused before sending).
+		for n in 2048 2049 3000 4000 max 4096; do $x fill "$k" "$n" '\xff\0A\n'; done
 		$x read "$k"
 	done
 	# control/: the guest kernel's own shutdown, sysrq and feature nodes.

@@ -98,11 +98,14 @@ static int cmd_write(int fd, char **argv) {
         return 0;
 }
 
-/* fill PATH SIZE [PATTERN]: SIZE bytes cycling through PATTERN (default "A"). */
+/* fill PATH SIZE|max [PATTERN]: SIZE bytes cycling through PATTERN (default "A"). */
 static int cmd_fill(int fd, char **argv) {
         static char v[XENSTORE_PAYLOAD_MAX * 2];
         char pat[256];
-        size_t size = strtoul(argv[1], NULL, 0), plen = argv[2] ? unescape(argv[2], pat, sizeof pat) : 0;
+        size_t size, plen = argv[2] ? unescape(argv[2], pat, sizeof pat) : 0;
+
+        /* "max": the largest value one message can carry after the path */
+        size = strcmp(argv[1], "max") == 0 ? XENSTORE_PAYLOAD_MAX - strlen(argv[0]) - 1 : strtoul(argv[1], NULL, 0);
 
         if (plen == 0)
                 pat[plen++] = 'A';
@@ -273,7 +276,7 @@ static const struct {
         const char *usage;
 } commands[] = {
         { "write", 2, cmd_write, "PATH VALUE" },
-        { "fill", 2, cmd_fill, "PATH SIZE [PATTERN]" },
+        { "fill", 2, cmd_fill, "PATH SIZE|max [PATTERN]" },
         { "read", 1, cmd_read, "PATH" },
         { "rm", 1, cmd_rm, "PATH" },
         { "exists", 1, cmd_exists, "PATH" },
