@@ -88,6 +88,7 @@ int xenbus_request(int fd, uint32_t type, const void *payload, size_t size, char
         uint32_t rtype;
         int r;
 
+        reply[0] = 0; /* a refusal of the write() itself leaves no reply */
         if (size > XENSTORE_PAYLOAD_MAX)
                 return -E2BIG;
         hdr.len = (uint32_t) size;

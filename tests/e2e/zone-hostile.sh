@@ -82,10 +82,11 @@ dx xenstore-write "/local/domain/$hdom/data/go" 1
 poll 600 phase_is flooding || fail "$H did not get through its xenstore attacks (phase '$(xs_read "$hdom" data/phase)')"
 pass "$H wrote garbage, oversized values and quota-filling trees; now flooding its console"
 
-# A well-behaved zone, launched under attack: it prints 30 numbered lines and
-# exits 3 by itself.
+# A well-behaved zone, launched under attack: it prints 30 numbered lines,
+# reads a line from its console (typed through `kratactl zone attach`) and
+# exits 3.
 dx kratactl zone launch -n "$G" "$E2E_IMAGE" /bin/sh -c \
-	'i=1; while [ $i -le 30 ]; do echo "good $i"; i=$((i + 1)); sleep 1; done; exit 3' >/dev/null ||
+	'i=1; while [ $i -le 30 ]; do echo "good $i"; i=$((i + 1)); sleep 1; done; read -r line; echo "got $line"; exit 3' >/dev/null ||
 	fail "launching $G during the attack failed"
 gdom=$(inspect "$G" | jq -r .DomainId)
 list=$(dx kratactl zone list)
@@ -98,12 +99,13 @@ got_good() { dx kratactl zone logs "$G" 2>/dev/null | tr -d '\r' | grep -Eq '^go
 poll 300 got_good || fail "$G's output did not reach zone logs (last: $(dx kratactl zone logs "$G" 2>&1 | tail -n 2 | tr '\n' ' '))"
 lines=$(dx kratactl zone logs "$G" | tr -d '\r' | grep -E '^good [0-9]+$' | awk '{print $2}')
 [ "$lines" = "$(seq 1 30)" ] || fail "$G's lines in zone logs are not 1..30 in order: $(tr '\n' ' ' <<<"$lines")"
+dx sh -c "printf 'go\\n' | timeout 300 kratactl zone attach $G" >/dev/null 2>&1 || true
 poll 120 state_is "$G" exited || fail "$G did not exit (state $(inspect "$G" | jq -r .State))"
 [ "$(inspect "$G" | jq -r .ExitStatus)" = 3 ] || fail "$G's ExitStatus is $(inspect "$G" | jq -r .ExitStatus), not its 3"
 rss_flood=$(consoled_rss_kib)
 dx kratactl zone destroy "$G" || fail "destroy $G during the attack"
 dx kratactl zone list | grep -q "^$G " && fail "$G still listed after destroy"
-pass "under attack, $G launched, was listed and inspected, its 30 lines came through zone logs, it exited 3 and was destroyed"
+pass "under attack, $G launched, was listed and inspected, its 30 lines came through zone logs, it read a line typed through zone attach, exited 3 and was destroyed"
 
 dx xenstore-write "/local/domain/$hdom/data/stop" 1
 poll 300 phase_is finished || fail "$H did not stop flooding (phase '$(xs_read "$hdom" data/phase)')"
