@@ -114,7 +114,7 @@ results=$(dx kratactl zone logs "$H" | tr -d '\r' | sed -n '/^hostile: results b
 own=$(sed -n 's/^own domid //p' <<<"$results")
 [ "$own" = "$hdom" ] || fail "$H reads its domid as '$own', not $hdom"
 # What xenstored let through: only the guest's own writable keys.
-accepted=$(grep -E '^(write|rm) ' <<<"$results" | grep -E ': OK$' | awk '{print $2}' | sort -u)
+accepted=$(grep -E '^(write|rm) ' <<<"$results" | grep -E ': OK$' | awk '{sub(/:$/, "", $2); print $2}' | sort -u)
 bad=$(grep -Ev "^(krata/(exit-code|status|winsize)|data/[a-z]+|control/[a-z-]+|device/suspend/event-channel|device/vbd/517(28|44)/[a-z-]+|device/vif/0/[a-z-]+|/local/domain/$hdom/.*)$" <<<"$accepted" || true)
 [ -z "$bad" ] || fail "xenstored accepted writes outside the guest's own keys: $bad"
 refused=$(grep -E '^write (console/|name|domid|vm|memory/|store/|cpu/|/local/domain/|/tool/)' <<<"$results" | grep -vc ': OK$' || true)
