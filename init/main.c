@@ -51,6 +51,8 @@ static _noreturn_ void finish(int code) {
         _exit(code);
 }
 
+/* REASON must be one of krata_init_failure_lookup()'s (shared/launch-spec.c):
+ * the host ignores any other as guest garbage. */
 static _noreturn_ void fail(int code, const char *reason) {
         char status[64];
 

@@ -48,75 +48,102 @@ static int read_all(int fd, void *buf, size_t size) {
         return 0;
 }
 
-/* Sends one message: the payload is the parts laid end to end. */
-static int xenbus_send(int fd, uint32_t type, const void *a, size_t alen, const void *b, size_t blen) {
-        struct xsd_sockmsg hdr = { .type = type, .req_id = 1, .tx_id = 0, .len = (uint32_t) (alen + blen) };
-        char msg[sizeof hdr + XENSTORE_PAYLOAD_MAX];
-
-        if (alen + blen > XENSTORE_PAYLOAD_MAX)
-                return -E2BIG;
-        memcpy(msg, &hdr, sizeof hdr);
-        memcpy(msg + sizeof hdr, a, alen);
-        if (blen > 0)
-                memcpy(msg + sizeof hdr + alen, b, blen);
-        /* The device wants a whole message per write(). */
-        return write_all(fd, msg, sizeof hdr + hdr.len);
+int xenbus_open(const char *device) {
+        int fd = open(device, O_RDWR | O_CLOEXEC | O_NOCTTY);
+        return fd < 0 ? negative_errno() : fd;
 }
 
-/* Reads one message; the payload (≤ XENSTORE_PAYLOAD_MAX, as the protocol
- * says) is NUL-terminated in buf for convenience. */
-static int xenbus_recv(int fd, struct xsd_sockmsg *hdr, char buf[static XENSTORE_PAYLOAD_MAX + 1]) {
+int xenbus_read_message(int fd, uint32_t *ret_type, char *payload, size_t *ret_len) {
+        struct xsd_sockmsg hdr;
         int r;
 
-        r = read_all(fd, hdr, sizeof *hdr);
+        r = read_all(fd, &hdr, sizeof hdr);
         if (r < 0)
                 return r;
-        if (hdr->len > XENSTORE_PAYLOAD_MAX)
+        /* xenstored never sends more; anything else means we lost framing. */
+        if (hdr.len > XENSTORE_PAYLOAD_MAX)
                 return -EBADMSG;
-        r = read_all(fd, buf, hdr->len);
+        r = read_all(fd, payload, hdr.len);
         if (r < 0)
                 return r;
-        buf[hdr->len] = 0;
-        return 0;
+        payload[hdr.len] = 0;
+        *ret_type = hdr.type;
+        if (ret_len)
+                *ret_len = hdr.len;
+        return (int) hdr.req_id;
 }
 
-static int xenbus_error(const char *name) {
-        /* The payload names the errno ("EACCES"). */
+static int error_to_errno(const char *name) {
         for (size_t i = 0; i < ELEMENTSOF(xsd_errors); i++)
                 if (strcmp(name, xsd_errors[i].errstring) == 0)
                         return -xsd_errors[i].errnum;
-        return -EIO;
+        return -EIO; /* "EQUOTA" and friends */
 }
 
-/* Sends a request and waits for its reply (watch events in between are
- * skipped); XS_ERROR becomes its errno. */
-static int xenbus_request(int fd, uint32_t type, const void *a, size_t alen, const void *b, size_t blen,
-                          struct xsd_sockmsg *hdr, char buf[static XENSTORE_PAYLOAD_MAX + 1]) {
+int xenbus_request(int fd, uint32_t type, const void *payload, size_t size, char *reply, size_t *ret_len,
+                   unsigned *n_events) {
+        static uint32_t req_id;
+        struct xsd_sockmsg hdr = { .type = type, .req_id = ++req_id, .tx_id = 0 };
+        char msg[sizeof hdr + XENSTORE_PAYLOAD_MAX];
+        uint32_t rtype;
         int r;
 
-        r = xenbus_send(fd, type, a, alen, b, blen);
+        reply[0] = 0; /* a refusal of the write() itself leaves no reply */
+        if (size > XENSTORE_PAYLOAD_MAX)
+                return -E2BIG;
+        hdr.len = (uint32_t) size;
+        memcpy(msg, &hdr, sizeof hdr);
+        memcpy(msg + sizeof hdr, payload, size);
+        /* The device wants a whole message per write(). */
+        r = write_all(fd, msg, sizeof hdr + size);
         if (r < 0)
                 return r;
-        do {
-                r = xenbus_recv(fd, hdr, buf);
+        for (;;) {
+                r = xenbus_read_message(fd, &rtype, reply, ret_len);
                 if (r < 0)
                         return r;
-        } while (hdr->type == XS_WATCH_EVENT);
-        if (hdr->type == XS_ERROR)
-                return xenbus_error(buf);
-        return hdr->type == type ? 0 : -EBADMSG;
+                if (rtype == XS_WATCH_EVENT) {
+                        if (n_events)
+                                (*n_events)++;
+                        continue;
+                }
+                break;
+        }
+        if (rtype == XS_ERROR)
+                return error_to_errno(reply);
+        return rtype == type ? 0 : -EBADMSG;
 }
 
-/* One request on a connection of its own ("path\0" then b); the connection
- * is closed, or handed over in *ret_fd when that is not NULL. */
+int xenbus_write_bytes(int fd, const char *path, const void *value, size_t size, char *reply) {
+        char payload[XENSTORE_PAYLOAD_MAX];
+        size_t plen = strlen(path) + 1;
+
+        if (plen + size > sizeof payload)
+                return -E2BIG;
+        /* payload: "path\0value", the value without a terminator */
+        memcpy(payload, path, plen);
+        memcpy(payload + plen, value, size);
+        return xenbus_request(fd, XS_WRITE, payload, plen + size, reply, NULL, NULL);
+}
+
+/* "path\0" then B laid end to end; over a connection of its own, closed
+ * afterwards or handed over in *ret_fd. */
 static int xenbus_call(const char *device, uint32_t type, const char *path, const void *b, size_t blen,
-                       struct xsd_sockmsg *hdr, char reply[static XENSTORE_PAYLOAD_MAX + 1], int *ret_fd) {
-        _cleanup_close_ int fd = open(device, O_RDWR | O_CLOEXEC | O_NOCTTY);
+                       char reply[static XENSTORE_PAYLOAD_MAX + 1], size_t *ret_len, int *ret_fd) {
+        char payload[XENSTORE_PAYLOAD_MAX];
+        size_t plen = strlen(path) + 1;
+        _cleanup_close_ int fd = -EBADF;
         int r;
 
+        if (plen + blen > sizeof payload)
+                return -E2BIG;
+        memcpy(payload, path, plen);
+        if (blen > 0)
+                memcpy(payload + plen, b, blen);
+        fd = xenbus_open(device);
         if (fd < 0)
-                return negative_errno();
-        r = xenbus_request(fd, type, path, strlen(path) + 1, b, blen, hdr, reply);
+                return fd;
+        r = xenbus_request(fd, type, payload, plen + blen, reply, ret_len, NULL);
         if (r < 0)
                 return r;
         if (ret_fd)
@@ -126,53 +153,52 @@ static int xenbus_call(const char *device, uint32_t type, const char *path, cons
 
 int xenbus_write(const char *device, const char *path, const char *value) {
         char reply[XENSTORE_PAYLOAD_MAX + 1];
-        struct xsd_sockmsg hdr;
 
         /* payload: "path\0value", the value without a terminator */
-        return xenbus_call(device, XS_WRITE, path, value, strlen(value), &hdr, reply, NULL);
+        return xenbus_call(device, XS_WRITE, path, value, strlen(value), reply, NULL, NULL);
 }
 
 int xenbus_read(const char *device, const char *path, char *buf, size_t size, size_t *ret_len) {
         char reply[XENSTORE_PAYLOAD_MAX + 1];
-        struct xsd_sockmsg hdr;
+        size_t len = 0;
         int r;
 
-        r = xenbus_call(device, XS_READ, path, NULL, 0, &hdr, reply, NULL);
+        r = xenbus_call(device, XS_READ, path, NULL, 0, reply, &len, NULL);
         if (r < 0)
                 return r;
         /* the value comes without a terminator; one inside is not a value of ours */
-        if (memchr(reply, 0, hdr.len))
+        if (memchr(reply, 0, len))
                 return -EBADMSG;
-        if (hdr.len >= size)
+        if (len >= size)
                 return -E2BIG;
-        memcpy(buf, reply, hdr.len + 1);
-        *ret_len = hdr.len;
+        memcpy(buf, reply, len + 1);
+        *ret_len = len;
         return 0;
 }
 
 int xenbus_watch(const char *device, const char *path, const char *token, int *ret_fd) {
         char reply[XENSTORE_PAYLOAD_MAX + 1];
-        struct xsd_sockmsg hdr;
 
         /* payload: "path\0token\0"; the first event may come before the reply */
-        return xenbus_call(device, XS_WATCH, path, token, strlen(token) + 1, &hdr, reply, ret_fd);
+        return xenbus_call(device, XS_WATCH, path, token, strlen(token) + 1, reply, NULL, ret_fd);
 }
 
 int xenbus_read_event(int fd, const char *token) {
         char buf[XENSTORE_PAYLOAD_MAX + 1];
-        struct xsd_sockmsg hdr;
+        uint32_t type;
+        size_t len;
         const char *t;
         int r;
 
-        r = xenbus_recv(fd, &hdr, buf);
+        r = xenbus_read_message(fd, &type, buf, &len);
         if (r < 0)
                 return r;
-        if (hdr.type != XS_WATCH_EVENT)
+        if (type != XS_WATCH_EVENT)
                 return 0;
         /* payload: "path\0token\0" */
-        t = memchr(buf, 0, hdr.len);
+        t = memchr(buf, 0, len);
         if (!t)
                 return 0;
         t++;
-        return t < buf + hdr.len && strcmp(t, token) == 0;
+        return t < buf + len && strcmp(t, token) == 0;
 }

@@ -609,3 +609,18 @@ int launch_spec_from_oci_config(json_object *image_config, const LaunchOverrides
         *ret = TAKE_PTR(s);
         return 0;
 }
+
+const char *krata_init_failure_lookup(const char *reason) {
+        static const char *const reasons[] = {
+                "config", "image-disk", "addons-disk", "addons", "tty", "test-root", "mounts", "uname",
+                "cmdline", "modules", "network", "network-files", "root", "switch-root", "user", "cwd",
+                "exec", "supervise",
+        };
+
+        if (!reason)
+                return NULL;
+        for (size_t i = 0; i < ELEMENTSOF(reasons); i++)
+                if (streq(reason, reasons[i]))
+                        return reasons[i];
+        return NULL;
+}

@@ -44,6 +44,11 @@
 /* host → guest: "ROWS COLS" from krata-consoled, applied by krata-init */
 #define KRATA_XS_WINSIZE "krata/winsize"
 
+/* The <reason>s krata-init writes as "failed:<reason>" (init/main.c fail(),
+ * init/supervise.c). The guest can write krata/status too, so the host
+ * believes only these; the canonical string, or NULL. */
+const char *krata_init_failure_lookup(const char *reason);
+
 /* Exit statuses krata-init reports when the container process never ran. A
  * process can exit with these too; krata/status says which happened. */
 enum {

@@ -10,6 +10,7 @@
 
 #include "backend.h"
 #include "bus-polkit.h"
+#include "journal-limit.h"
 #include "ring.h"
 
 #define CONSOLE_BUS_NAME "org.krata.Console1"
@@ -23,7 +24,6 @@
  * stop reading its socket, so back-pressure reaches the writer, no byte lost. */
 #define INPUT_BUFFER_MAX 4096
 #define JOURNAL_LINE_MAX 2048
-#define JOURNAL_LINES_PER_SEC 2000
 #define ZONES_MAX 4096
 #define CLIENTS_PER_ZONE_MAX 64
 
@@ -40,6 +40,7 @@ typedef struct Manager {
         size_t n_zones;
         size_t scrollback_size;
         bool journal;
+        JournalLimit journal_limit; /* all zones together */
 } Manager;
 
 struct Client {
@@ -73,9 +74,9 @@ struct Zone {
         char line[JOURNAL_LINE_MAX];
         char line_msg[8 + JOURNAL_LINE_MAX]; /* "MESSAGE=" + line */
         char *zone_field;                    /* "ZONE=name" */
-        uint64_t journal_window;             /* start of the rate-limit second */
-        unsigned journal_lines;
-        uint64_t journal_suppressed;
+        JournalLimit journal_limit;
+        uint64_t journal_suppressed, journal_suppressed_bytes; /* since the last report */
+        uint64_t journal_reported_usec;
         size_t n_line;
         uint64_t protocol_errors;
         bool dead;

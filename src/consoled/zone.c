@@ -127,29 +127,36 @@ static void zone_flush_clients(Zone *z) {
         }
 }
 
-/* journald's socket is blocking: a zone flooding lines could hold the one
- * loop every zone shares. Each zone gets JOURNAL_LINES_PER_SEC lines a
- * second; the rest is counted (it is all still in the scrollback). */
-static bool zone_journal_ratelimit(Zone *z) {
+/* journald's socket is blocking (a zone flooding lines could hold the one
+ * loop every zone shares) and journald is the whole host's: each zone and
+ * the daemon as a whole get a budget of lines and bytes (journal-limit.h).
+ * The rest is counted, it is all still in the scrollback, and the count is
+ * reported with the next line let through, at most every 10 s. */
+static bool zone_journal_ratelimit(Zone *z, size_t size) {
+        Manager *m = z->manager;
         uint64_t now = 0;
 
-        (void) sd_event_now(z->manager->event, CLOCK_MONOTONIC, &now);
-        if (now >= z->journal_window + 1000000) {
-                if (z->journal_suppressed > 0)
-                        (void) sd_journal_send("MESSAGE=Suppressed %" PRIu64 " lines of console output of zone %s "
-                                               "(more than %d a second); they are in its scrollback.",
-                                               z->journal_suppressed, z->name, JOURNAL_LINES_PER_SEC,
-                                               "%s", z->zone_field, "PRIORITY=4", NULL);
-                z->journal_window = now;
-                z->journal_lines = 0;
-                z->journal_suppressed = 0;
+        (void) sd_event_now(m->event, CLOCK_MONOTONIC, &now);
+        if (m->journal_limit.lines.rate == 0)
+                journal_limit_init(&m->journal_limit, true, now);
+        if (z->journal_limit.lines.rate == 0)
+                journal_limit_init(&z->journal_limit, false, now);
+        if (!journal_limit_take(&z->journal_limit, &m->journal_limit, size, now)) {
+                z->journal_suppressed++;
+                z->journal_suppressed_bytes += size;
+                return false;
         }
-        if (z->journal_lines < JOURNAL_LINES_PER_SEC) {
-                z->journal_lines++;
-                return true;
+        if (z->journal_suppressed > 0 &&
+            (z->journal_reported_usec == 0 || now >= z->journal_reported_usec + JOURNAL_REPORT_USEC)) {
+                (void) sd_journal_send("MESSAGE=Suppressed %" PRIu64 " lines (%" PRIu64 " bytes) of console output "
+                                       "of zone %s (over %d lines or %d KiB a second); they are in its scrollback.",
+                                       z->journal_suppressed, z->journal_suppressed_bytes, z->name,
+                                       JOURNAL_ZONE_LINES_PER_SEC, JOURNAL_ZONE_BYTES_PER_SEC / 1024,
+                                       "%s", z->zone_field, "PRIORITY=4", NULL);
+                z->journal_reported_usec = now;
+                z->journal_suppressed = z->journal_suppressed_bytes = 0;
         }
-        z->journal_suppressed++;
-        return false;
+        return true;
 }
 
 static void zone_journal(Zone *z, const uint8_t *data, size_t n) {
@@ -177,7 +184,7 @@ static void zone_journal(Zone *z, const uint8_t *data, size_t n) {
                         { (char *) "PRIORITY=6", 10 },
                         { (char *) "SYSLOG_IDENTIFIER=krata-zone", 28 },
                 };
-                if (zone_journal_ratelimit(z))
+                if (zone_journal_ratelimit(z, len))
                         (void) sd_journal_sendv(v, ELEMENTSOF(v));
                 z->n_line = 0;
         }

@@ -98,9 +98,18 @@ static void finish(Supervisor *s) {
                 free(s->result);
                 s->result = strdup("killed");
         } else {
+                /* A crash is the hypervisor's word; garbage in krata/exit-code
+                 * is the guest's, and is said to be garbage, never believed. */
                 s->exit_status = EXIT_ZONE_NO_STATUS;
                 free(s->result);
-                s->result = strdup(reason == SHUTDOWN_crash ? "crash" : "no-exit-code");
+                s->result = strdup(reason == SHUTDOWN_crash ? "crash" :
+                                   code == -EBADMSG     ? "invalid-exit-code" :
+                                                          "no-exit-code");
+                if (code == -EBADMSG) {
+                        free(s->record->error);
+                        s->record->error = strdup("The zone wrote something that is not an exit status "
+                                                  "(0..255) to krata/exit-code; ignored.");
+                }
         }
         log_info("Zone %s ended: %s, exit status %d.", s->spec->name, s->result, s->exit_status);
         s->record->exit_status = s->exit_status;

@@ -91,7 +91,11 @@ int xs_request_shutdown(Supervisor *s, const char *how);
 int exit_code_parse(const char *v, size_t len);
 /* Reads krata/exit-code: 0..255, or -ENODATA / -EBADMSG. */
 int xs_read_exit_code(Supervisor *s);
-/* Copies krata/status = "failed:<stage>" into the record's error. */
+/* Validates a guest-written krata/status: 0 with *ret_reason NULL for
+ * starting/running/exited, 0 with krata-init's own reason string for
+ * "failed:<reason>", -EBADMSG for anything else. */
+int init_status_parse(const char *v, size_t len, const char **ret_reason);
+/* Copies krata/status = "failed:<reason>" into the record's error. */
 void xs_read_init_failure(Supervisor *s);
 /* Asks backends to close, waits briefly, removes every path we wrote. */
 void xs_remove_all(Supervisor *s);

@@ -67,8 +67,9 @@ check(r.returncode == 5, f"kratactl zone attach as bob exits 5 (denied): {r.stde
 j = x("journalctl", "-o", "cat", "ZONE=z1", text=True).stdout
 check("journal line 0999" in j and "before activation" in j, "zone output is in the journal with ZONE=z1")
 
-# A burst beyond 2000 lines a second is cut short in the journal (not in the
-# scrollback), and the cut is reported once the next second starts.
+# A burst beyond a zone's journal budget (2000 lines at once, then 100 a
+# second: src/consoled/journal-limit.h) is cut short in the journal (not in
+# the scrollback), and the cut is reported with the next line let through.
 time.sleep(1.1)
 g.write(b"".join(b"burst %05d\n" % i for i in range(6000)))
 time.sleep(1.1)
@@ -77,7 +78,7 @@ wait_for(lambda: x("kratactl", "zone", "logs", "z1").stdout.endswith(b"burst 059
 j = wait_for(lambda: (lambda o: o if "after the burst" in o else None)(x("journalctl", "-o", "cat", "ZONE=z1", text=True).stdout),
              "the journal to catch up")
 n = j.count("burst ")
-check(2000 <= n < 6000 and "Suppressed" in j and "after the burst" in j,
+check(0 < n < 6000 and "Suppressed" in j and "after the burst" in j,
       f"a zone's journal output is rate-limited ({n} of 6000 burst lines logged, the rest counted) while the scrollback keeps all")
 
 g.die()

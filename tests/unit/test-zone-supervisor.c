@@ -32,6 +32,46 @@ static void test_exit_code(void **state) {
         assert_int_equal(exit_code_parse("0001", 4), -EBADMSG);
         assert_int_equal(exit_code_parse("1\0002", 3), -EBADMSG);
         assert_int_equal(exit_code_parse("11111111111111111", 17), -EBADMSG);
+        /* What a hostile guest writes (tests/e2e/hostile-guest.sh) */
+        assert_int_equal(exit_code_parse("42abc", 5), -EBADMSG);
+        assert_int_equal(exit_code_parse("42\0", 3), -EBADMSG);
+        assert_int_equal(exit_code_parse("+7", 2), -EBADMSG);
+        assert_int_equal(exit_code_parse(" 7", 2), -EBADMSG);
+        assert_int_equal(exit_code_parse("4 2", 3), -EBADMSG);
+        assert_int_equal(exit_code_parse("1\n2", 3), -EBADMSG);
+        assert_int_equal(exit_code_parse("\xff\xfe", 2), -EBADMSG);
+        assert_int_equal(exit_code_parse("99999999999999999999", 20), -EBADMSG);
+        assert_int_equal(exit_code_parse("18446744073709551617", 20), -EBADMSG);
+}
+
+static void test_init_status(void **state) {
+        const char *reason = (const char *) 1;
+
+        assert_int_equal(init_status_parse("running", 7, &reason), 0);
+        assert_null(reason);
+        assert_int_equal(init_status_parse("exited", 6, &reason), 0);
+        assert_null(reason);
+        assert_int_equal(init_status_parse("failed:user", 11, &reason), 0);
+        assert_string_equal(reason, "user");
+        assert_int_equal(init_status_parse("failed:switch-root", 18, &reason), 0);
+        assert_string_equal(reason, "switch-root");
+        /* What a hostile guest writes (tests/e2e/hostile-guest.sh) */
+        assert_int_equal(init_status_parse("", 0, &reason), -EBADMSG);
+        assert_int_equal(init_status_parse("failed:", 7, &reason), -EBADMSG);
+        assert_int_equal(init_status_parse("failed:\x1b[2Jtotally-legit", 24, &reason), -EBADMSG);
+        assert_int_equal(init_status_parse("failed:user\0x", 13, &reason), -EBADMSG);
+        assert_int_equal(init_status_parse("failed:user\n", 12, &reason), -EBADMSG);
+        assert_int_equal(init_status_parse("failed:../../etc/passwd", 23, &reason), -EBADMSG);
+        assert_int_equal(init_status_parse("running\0", 8, &reason), -EBADMSG);
+        assert_int_equal(init_status_parse("RUNNING", 7, &reason), -EBADMSG);
+        assert_int_equal(init_status_parse("\xff\xfe", 2, &reason), -EBADMSG);
+        char big[4096];
+        memset(big, 'a', sizeof big);
+        memcpy(big, "failed:", 7);
+        assert_int_equal(init_status_parse(big, sizeof big, &reason), -EBADMSG);
+        assert_null(krata_init_failure_lookup(NULL));
+        assert_null(krata_init_failure_lookup("USER"));
+        assert_string_equal(krata_init_failure_lookup("exec"), "exec");
 }
 
 static char *tmpdir;
@@ -149,6 +189,7 @@ static void test_no_kernel(void **state) {
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_exit_code),
+                cmocka_unit_test(test_init_status),
                 cmocka_unit_test_setup_teardown(test_config_disk, setup, teardown_dir),
                 cmocka_unit_test_setup_teardown(test_config_disk_no_command, setup, teardown_dir),
                 cmocka_unit_test_setup_teardown(test_no_kernel, setup, teardown_dir),
