@@ -21,6 +21,7 @@ ringdir = os.environ["KRATA_CONSOLED_TEST_RING_DIR"]
 work = os.environ["KRATA_DEV_DIR"]
 sock = f"krata-consoled-test-{os.getpid()}"
 server_pid = None
+socket_path = None
 
 
 def tmux(*args, check=True):
@@ -54,6 +55,7 @@ try:
     tmux("-f", "/dev/null", "new-session", "-d", "-s", "t", "-x", "100", "-y", "30",
          "sh -c " + shlex.quote(inner))
     server_pid = int(tmux("display-message", "-p", "-t", "t", "#{pid}").stdout.strip())
+    socket_path = tmux("display-message", "-p", "#{socket_path}").stdout.strip()
     tmux("set-option", "-t", "t", "status", "off")
     wait_for(lambda: "Press Ctrl+] to detach" in screen(), "the attach banner")
     check(True, "attach starts in the terminal and says how to detach")
@@ -103,4 +105,9 @@ try:
 finally:
     if server_pid:
         tmux("kill-server", check=False)
+    if socket_path:  # tmux leaves its socket behind
+        try:
+            os.unlink(socket_path)
+        except FileNotFoundError:
+            pass
 print("PASS")
