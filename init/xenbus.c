@@ -114,36 +114,36 @@ int xenbus_request(int fd, uint32_t type, const void *payload, size_t size, char
         return rtype == type ? 0 : -EBADMSG;
 }
 
-int xenbus_write_bytes(int fd, const char *path, const void *value, size_t size, char *reply) {
+/* A request whose payload is "path\0" followed by B (no terminator added). */
+static int xenbus_path_request(int fd, uint32_t type, const char *path, const void *b, size_t blen,
+                               char *reply, size_t *ret_len) {
         char payload[XENSTORE_PAYLOAD_MAX];
         size_t plen = strlen(path) + 1;
-
-        if (plen + size > sizeof payload)
-                return -E2BIG;
-        /* payload: "path\0value", the value without a terminator */
-        memcpy(payload, path, plen);
-        memcpy(payload + plen, value, size);
-        return xenbus_request(fd, XS_WRITE, payload, plen + size, reply, NULL, NULL);
-}
-
-/* "path\0" then B laid end to end; over a connection of its own, closed
- * afterwards or handed over in *ret_fd. */
-static int xenbus_call(const char *device, uint32_t type, const char *path, const void *b, size_t blen,
-                       char reply[static XENSTORE_PAYLOAD_MAX + 1], size_t *ret_len, int *ret_fd) {
-        char payload[XENSTORE_PAYLOAD_MAX];
-        size_t plen = strlen(path) + 1;
-        _cleanup_close_ int fd = -EBADF;
-        int r;
 
         if (plen + blen > sizeof payload)
                 return -E2BIG;
         memcpy(payload, path, plen);
         if (blen > 0)
                 memcpy(payload + plen, b, blen);
+        return xenbus_request(fd, type, payload, plen + blen, reply, ret_len, NULL);
+}
+
+int xenbus_write_bytes(int fd, const char *path, const void *value, size_t size, char *reply) {
+        /* payload: "path\0value", the value without a terminator */
+        return xenbus_path_request(fd, XS_WRITE, path, value, size, reply, NULL);
+}
+
+/* One request on a connection of its own, closed afterwards or handed over
+ * in *ret_fd. */
+static int xenbus_call(const char *device, uint32_t type, const char *path, const void *b, size_t blen,
+                       char reply[static XENSTORE_PAYLOAD_MAX + 1], size_t *ret_len, int *ret_fd) {
+        _cleanup_close_ int fd = -EBADF;
+        int r;
+
         fd = xenbus_open(device);
         if (fd < 0)
                 return fd;
-        r = xenbus_request(fd, type, payload, plen + blen, reply, ret_len, NULL);
+        r = xenbus_path_request(fd, type, path, b, blen, reply, ret_len);
         if (r < 0)
                 return r;
         if (ret_fd)
