@@ -117,6 +117,7 @@ int main(int argc, char *argv[]) {
         _cleanup_event_ sd_event *event = NULL;
         _cleanup_bus_ sd_bus *bus = NULL;
         Manager m = { .journal = true };
+        uint64_t now = 0;
         sigset_t mask;
         int r;
 
@@ -146,6 +147,8 @@ int main(int argc, char *argv[]) {
         if (r < 0)
                 return log_oom(), EXIT_FAILURE;
         m.event = event;
+        (void) sd_event_now(event, CLOCK_MONOTONIC, &now);
+        journal_limit_init(&m.journal_limit, true, now);
 
         r = bus_connect_system(&bus);
         if (r < 0)

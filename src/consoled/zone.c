@@ -137,10 +137,6 @@ static bool zone_journal_ratelimit(Zone *z, size_t size) {
         uint64_t now = 0;
 
         (void) sd_event_now(m->event, CLOCK_MONOTONIC, &now);
-        if (m->journal_limit.lines.rate == 0)
-                journal_limit_init(&m->journal_limit, true, now);
-        if (z->journal_limit.lines.rate == 0)
-                journal_limit_init(&z->journal_limit, false, now);
         if (!journal_limit_take(&z->journal_limit, &m->journal_limit, size, now)) {
                 z->journal_suppressed++;
                 z->journal_suppressed_bytes += size;
@@ -331,6 +327,7 @@ void manager_free_zones(Manager *m) {
 
 int zone_register(Manager *m, const char *name, uint32_t domid) {
         Backend *b = m->backend;
+        uint64_t now = 0;
         Zone *z;
         int r;
 
@@ -368,6 +365,8 @@ int zone_register(Manager *m, const char *name, uint32_t domid) {
                 return log_oom();
         z->manager = m;
         z->domid = domid;
+        (void) sd_event_now(m->event, CLOCK_MONOTONIC, &now);
+        journal_limit_init(&z->journal_limit, false, now);
         z->name = strdup(name);
         z->zone_field = strjoin("ZONE=", name);
         if (!z->name || !z->zone_field || scrollback_init(&z->scrollback, m->scrollback_size) < 0) {
