@@ -19,7 +19,7 @@
 #define EXIT_CODE_MAX 16 /* bytes we read from krata/exit-code */
 #define STATUS_MAX 64    /* "failed:" and the longest reason, with room */
 
-enum { PERM_RO, PERM_RW, PERM_GUEST_OWNED, PERM_BACKEND };
+enum { PERM_RO, PERM_GUEST_OWNED, PERM_BACKEND };
 
 static bool xs_put(struct xs_handle *h, xs_transaction_t t, uint32_t domid, int mode, const char *path,
                    const char *value) {
@@ -28,12 +28,7 @@ static bool xs_put(struct xs_handle *h, xs_transaction_t t, uint32_t domid, int 
         if (!xs_write(h, t, path, value, strlen(value)))
                 return false;
         switch (mode) {
-        case PERM_RO: /* dom0 owns, the guest reads */
-                perms[0] = (struct xs_permissions) { .id = 0, .perms = XS_PERM_NONE };
-                perms[1] = (struct xs_permissions) { .id = domid, .perms = XS_PERM_READ };
-                break;
-        case PERM_RW: /* guest-writable dirs of the domain (data, control/..., krata) */
-        case PERM_GUEST_OWNED: /* frontend dirs */
+        case PERM_GUEST_OWNED: /* what the guest writes: data, control/..., krata, frontend dirs */
                 /* The guest owns them (libxl's rwperm): xenstored charges a
                  * new node to the owner its parent gives it, so under a
                  * dom0-owned directory everything the guest created was
@@ -44,7 +39,7 @@ static bool xs_put(struct xs_handle *h, xs_transaction_t t, uint32_t domid, int 
                 perms[0] = (struct xs_permissions) { .id = domid, .perms = XS_PERM_NONE };
                 perms[1] = (struct xs_permissions) { .id = 0, .perms = XS_PERM_READ };
                 break;
-        default: /* backend dirs: dom0 owns, the frontend reads */
+        default: /* PERM_RO and backend dirs: dom0 owns, the guest (frontend) reads */
                 perms[0] = (struct xs_permissions) { .id = 0, .perms = XS_PERM_NONE };
                 perms[1] = (struct xs_permissions) { .id = domid, .perms = XS_PERM_READ };
                 break;
@@ -122,10 +117,10 @@ static bool fill_domain(Supervisor *s, xs_transaction_t t, const void *arg) {
                         return false;
         }
         for (size_t i = 0; i < ELEMENTSOF(rw_dirs); i++)
-                if (!put(s, t, PERM_RW, dom, rw_dirs[i], "%s", ""))
+                if (!put(s, t, PERM_GUEST_OWNED, dom, rw_dirs[i], "%s", ""))
                         return false;
         /* krata/: init writes exit-code and status here. */
-        return put(s, t, PERM_RW, dom, "krata", "%s", "");
+        return put(s, t, PERM_GUEST_OWNED, dom, "krata", "%s", "");
 }
 
 int xs_write_domain(Supervisor *s) {
