@@ -129,8 +129,7 @@ static int run(Supervisor *s) {
         s->kernel_cmdline = TAKE_PTR(kernel.cmdline);
         s->record->kernel = strdup(kernel.release ?: s->kernel_path);
 
-        /* Loading a compressed kernel under emulation takes seconds; see peers.c. */
-        (void) sd_notify(false, "STATUS=Building the domain\nEXTEND_TIMEOUT_USEC=120000000");
+        (void) sd_notifyf(false, "STATUS=Building the domain\nEXTEND_TIMEOUT_USEC=%llu", START_EXTEND_USEC);
         r = domain_build(s);
         if (r < 0) {
                 fail(s, "domain", r, "Building the domain failed");

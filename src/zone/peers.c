@@ -24,10 +24,6 @@
 #define IMAGE_INSPECT_MAX (1U << 20)
 #define IMAGES_TRANSFER_INTERFACE "org.krata.Images1.Transfer"
 #define PULL_TIMEOUT_USEC (30ULL * 60 * 1000000)
-/* Start-up phases that may outlast the unit's TimeoutStartSec= (a pull on a
- * slow link, a kernel inflated under emulation) keep pushing systemd's
- * deadline out while they make progress; the pull has its own deadline. */
-#define START_EXTEND_USEC (120ULL * 1000000)
 #define CONFIG_DISK_MAGIC "KRATACFG"
 #define CONFIG_DISK_MAX (1U << 20)
 

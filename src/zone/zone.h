@@ -12,6 +12,11 @@
 #include "zone-state.h"
 
 #define ZONE_MAX_DISKS 3
+/* Start-up phases that may outlast the unit's TimeoutStartSec= (a pull on a
+ * slow link, a kernel inflated under emulation, a domain built under
+ * emulation) push systemd's deadline out by this much while they make
+ * progress (EXTEND_TIMEOUT_USEC=); the pull has its own deadline. */
+#define START_EXTEND_USEC (120ULL * 1000000)
 
 struct xs_handle;
 typedef struct xc_interface_core xc_interface;
