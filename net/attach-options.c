@@ -3,6 +3,7 @@
 #include <stdlib.h>
 
 #include "attach-options.h"
+#include "krata-bus.h"
 #include "macro.h"
 #include "string-util.h"
 
@@ -64,17 +65,17 @@ int attach_options_read(sd_bus_message *m, AttachOptions *opts, PortForward **re
                 r = sd_bus_message_read(m, "s", &key);
                 if (r < 0)
                         goto fail;
-                if (streq(key, "allow-host-loopback") || streq(key, "ipv6")) {
+                if (streq(key, NET_OPT_ALLOW_HOST_LOOPBACK) || streq(key, NET_OPT_IPV6)) {
                         r = sd_bus_message_read(m, "v", "b", &b);
                         if (r < 0) {
-                                err = streq(key, "ipv6") ? "ipv6: expected a boolean" : "allow-host-loopback: expected a boolean";
+                                err = streq(key, NET_OPT_IPV6) ? "ipv6: expected a boolean" : "allow-host-loopback: expected a boolean";
                                 goto fail;
                         }
-                        if (streq(key, "ipv6"))
+                        if (streq(key, NET_OPT_IPV6))
                                 opts->ipv6 = b;
                         else
                                 opts->allow_host_loopback = b;
-                } else if (streq(key, "mtu")) {
+                } else if (streq(key, NET_OPT_MTU)) {
                         uint32_t mtu;
                         r = sd_bus_message_read(m, "v", "u", &mtu);
                         if (r < 0 || (mtu != 0 && (mtu < NETWORKD_MTU_MIN || mtu > NETWORKD_MTU_MAX))) {
@@ -83,7 +84,7 @@ int attach_options_read(sd_bus_message *m, AttachOptions *opts, PortForward **re
                                 goto fail;
                         }
                         opts->mtu = mtu;
-                } else if (streq(key, "port-forwards")) {
+                } else if (streq(key, NET_OPT_PORT_FORWARDS)) {
                         if (forwards) {
                                 err = "port-forwards: given twice";
                                 r = -EINVAL;

@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include "time-util.h"
 #include "counter.h"
 #include "dns-forward.h"
 #include "fs-util.h"
@@ -49,11 +50,6 @@ struct DnsForwarder {
         DnsForwarderStats stats;
 };
 
-static uint64_t now_usec(void) {
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (uint64_t) ts.tv_sec * 1000000ULL + (uint64_t) ts.tv_nsec / 1000;
-}
 
 int resolv_conf_parse(const char *text, struct sockaddr_storage *servers, size_t max, size_t *ret_n) {
         size_t n = 0;
@@ -327,7 +323,7 @@ bool dns_forwarder_handle(DnsForwarder *d, const uint8_t *frame, size_t len,
         memcpy(q.gw_mac, eh->ether_dhost, ETH_ALEN);
         q.client_port = uh->uh_sport;
         q.client_id = (uint16_t) (msg[0] << 8 | msg[1]);
-        q.sent_usec = now_usec();
+        q.sent_usec = now(CLOCK_MONOTONIC);
         if (getrandom(&q.upstream_id, sizeof q.upstream_id, GRND_NONBLOCK) != sizeof q.upstream_id)
                 q.upstream_id = (uint16_t) (q.sent_usec ^ q.client_id);
         q.used = true;

@@ -9,6 +9,7 @@
 #include "log.h"
 #include "networkd-bus.h"
 #include "string-util.h"
+#include "zone-file.h"
 
 static int append_sv_string(sd_bus_message *r, const char *key, const char *value) {
         return sd_bus_message_append(r, "{sv}", key, "s", value);
@@ -54,7 +55,7 @@ static int method_attach_zone(sd_bus_message *msg, void *userdata, sd_bus_error 
         size_t n = 0;
         int r;
 
-        r = bus_verify_polkit_async(msg, "org.krata.network.manage", &m->polkit, error);
+        r = bus_verify_polkit_async(msg, POLKIT_ACTION_NETWORK_MANAGE, &m->polkit, error);
         if (r <= 0)
                 return r < 0 ? r : 1; /* 0: polkit asked; the call comes back */
 
@@ -93,7 +94,7 @@ static int method_detach_zone(sd_bus_message *msg, void *userdata, sd_bus_error 
         const char *zone;
         int r;
 
-        r = bus_verify_polkit_async(msg, "org.krata.network.manage", &m->polkit, error);
+        r = bus_verify_polkit_async(msg, POLKIT_ACTION_NETWORK_MANAGE, &m->polkit, error);
         if (r <= 0)
                 return r < 0 ? r : 1; /* 0: polkit asked; the call comes back */
 
@@ -200,7 +201,7 @@ static int method_add_port_forward(sd_bus_message *msg, void *userdata, sd_bus_e
         PortForward f;
         int r;
 
-        r = bus_verify_polkit_async(msg, "org.krata.network.manage", &m->polkit, error);
+        r = bus_verify_polkit_async(msg, POLKIT_ACTION_NETWORK_MANAGE, &m->polkit, error);
         if (r <= 0)
                 return r < 0 ? r : 1; /* 0: polkit asked; the call comes back */
 
@@ -226,7 +227,7 @@ static int method_remove_port_forward(sd_bus_message *msg, void *userdata, sd_bu
         PortForward f;
         int r;
 
-        r = bus_verify_polkit_async(msg, "org.krata.network.manage", &m->polkit, error);
+        r = bus_verify_polkit_async(msg, POLKIT_ACTION_NETWORK_MANAGE, &m->polkit, error);
         if (r <= 0)
                 return r < 0 ? r : 1; /* 0: polkit asked; the call comes back */
 
@@ -235,7 +236,7 @@ static int method_remove_port_forward(sd_bus_message *msg, void *userdata, sd_bu
                 return r;
         r = attachment_remove_forward(a, f.protocol, f.host_port);
         if (r == -ENOENT)
-                return sd_bus_error_setf(error, "org.krata.Error.NoSuchForward", "Zone %s has no %s forward of host port %u.",
+                return sd_bus_error_setf(error, KRATA_ERROR_NO_SUCH_FORWARD, "Zone %s has no %s forward of host port %u.",
                                          a->zone, forward_protocol_to_string(f.protocol), f.host_port);
         (void) manager_save_state(m);
         return sd_bus_reply_method_return(msg, NULL);
@@ -267,8 +268,8 @@ int manager_bus_register(Manager *m) {
         r = bus_connect_system(&m->bus);
         if (r < 0)
                 return r;
-        r = sd_bus_add_object_vtable(m->bus, NULL, NETWORK_BUS_PATH, NETWORK_BUS_INTERFACE, network_vtable, m);
+        r = sd_bus_add_object_vtable(m->bus, NULL, NETWORK_PATH, NETWORK_INTERFACE, network_vtable, m);
         if (r < 0)
-                return log_error_errno(r, "Failed to register %s: %m", NETWORK_BUS_PATH);
+                return log_error_errno(r, "Failed to register %s: %m", NETWORK_PATH);
         return 0;
 }

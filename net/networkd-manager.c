@@ -11,19 +11,9 @@
 #include "networkd-manager.h"
 #include "paths.h"
 #include "string-util.h"
+#include "zone-file.h"
 
 #define STATE_MAX_SIZE (4 * 1024 * 1024)
-
-bool zone_name_is_valid(const char *s) {
-        size_t n;
-
-        if (isempty(s) || !((s[0] >= 'a' && s[0] <= 'z') || (s[0] >= '0' && s[0] <= '9')))
-                return false;
-        for (n = 0; s[n]; n++)
-                if (!((s[n] >= 'a' && s[n] <= 'z') || (s[n] >= '0' && s[n] <= '9') || s[n] == '-'))
-                        return false;
-        return n <= 63;
-}
 
 bool ifname_is_valid(const char *s) {
         if (isempty(s) || strlen(s) >= IFNAMSIZ || streq(s, ".") || streq(s, ".."))

@@ -35,5 +35,4 @@ int manager_detach(Manager *m, const char *zone);
 int manager_save_state(Manager *m);
 bool manager_is_idle(Manager *m);
 
-bool zone_name_is_valid(const char *s);
 bool ifname_is_valid(const char *s);

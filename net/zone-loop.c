@@ -13,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "time-util.h"
 #include "log.h"
 #include "macro.h"
 #include "packet-socket.h"
@@ -74,11 +75,6 @@ struct ZoneLoop {
         void *userdata;
 };
 
-static int64_t now_ns(void) {
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (int64_t) ts.tv_sec * 1000000000LL + ts.tv_nsec;
-}
 
 static void wake(int fd) {
         (void) eventfd_write(fd, 1);
@@ -112,7 +108,7 @@ static void cb_guest_error(const char *msg, void *opaque) {
 }
 
 static int64_t cb_clock_get_ns(void *opaque) {
-        return now_ns();
+        return (int64_t) now_nsec(CLOCK_MONOTONIC);
 }
 
 static void *cb_timer_new_opaque(SlirpTimerId id, void *cb_opaque, void *opaque) {
@@ -221,7 +217,7 @@ static int loop_fill(ZoneLoop *l) {
                 if (t->expire_ms < 0)
                         continue;
                 if (now_ms < 0)
-                        now_ms = now_ns() / 1000000;
+                        now_ms = (int64_t) now_nsec(CLOCK_MONOTONIC) / 1000000;
                 timeout = (uint32_t) MIN((int64_t) timeout, MAX(t->expire_ms - now_ms, (int64_t) 0));
         }
         return timeout == UINT32_MAX ? -1 : (int) MIN(timeout, (uint32_t) INT_MAX);
@@ -236,7 +232,7 @@ static void loop_run_timers(ZoneLoop *l) {
                         if (t->expire_ms < 0)
                                 continue;
                         if (now_ms < 0)
-                                now_ms = now_ns() / 1000000;
+                                now_ms = (int64_t) now_nsec(CLOCK_MONOTONIC) / 1000000;
                         if (t->expire_ms > now_ms)
                                 continue;
                         t->expire_ms = -1;

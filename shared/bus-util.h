@@ -4,6 +4,7 @@
 #include <systemd/sd-bus.h>
 #include <systemd/sd-event.h>
 
+#include "krata-bus.h"
 #include "macro.h"
 
 /* sd-bus.h and sd-event.h provide the *p cleanup helpers. */
@@ -15,13 +16,6 @@
 #define _cleanup_bus_error_ _cleanup_(sd_bus_error_free)
 
 /* The krata D-Bus error names; each maps to an errno for local callers. */
-#define KRATA_ERROR_NO_SUCH_IMAGE "org.krata.Error.NoSuchImage"
-#define KRATA_ERROR_NO_SUCH_ZONE "org.krata.Error.NoSuchZone"
-#define KRATA_ERROR_NO_SUCH_TRANSFER "org.krata.Error.NoSuchTransfer"
-#define KRATA_ERROR_ZONE_EXISTS "org.krata.Error.ZoneExists"
-#define KRATA_ERROR_BAD_IMAGE "org.krata.Error.BadImage"
-#define KRATA_ERROR_REGISTRY "org.krata.Error.Registry"
-#define KRATA_ERROR_NOT_SUPPORTED "org.krata.Error.NotSupported"
 
 /* Connects to the system bus (DBUS_SYSTEM_BUS_ADDRESS honoured), with a clear
  * message when there is none. */

@@ -46,15 +46,14 @@ ZoneSpec *zone_spec_free(ZoneSpec *s) {
 bool zone_name_is_valid(const char *name) {
         size_t n;
 
-        if (isempty(name))
+        /* ASCII by hand, not islower(): the rule must not depend on the locale. */
+        if (isempty(name) || name[0] == '-')
                 return false;
         n = strlen(name);
         if (n > ZONE_NAME_MAX)
                 return false;
-        if (!islower((unsigned char) name[0]) && !isdigit((unsigned char) name[0]))
-                return false;
         for (size_t i = 0; i < n; i++)
-                if (!islower((unsigned char) name[i]) && !isdigit((unsigned char) name[i]) && name[i] != '-')
+                if (!((name[i] >= 'a' && name[i] <= 'z') || (name[i] >= '0' && name[i] <= '9') || name[i] == '-'))
                         return false;
         return true;
 }

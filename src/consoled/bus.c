@@ -8,6 +8,7 @@
 #include "log.h"
 #include "macro.h"
 #include "string-util.h"
+#include "zone-file.h"
 
 /* org.krata.Console1 at /org/krata/console1: the vtable and its handlers. */
 
@@ -47,7 +48,7 @@ static int method_register_zone(sd_bus_message *msg, void *userdata, sd_bus_erro
         uint32_t domid;
         int r;
 
-        r = authorize(m, msg, "org.krata.zone.manage", error);
+        r = authorize(m, msg, POLKIT_ACTION_ZONE_MANAGE, error);
         if (r != 0)
                 return r;
         r = sd_bus_message_read(msg, "su", &name, &domid);
@@ -74,7 +75,7 @@ static int method_unregister_zone(sd_bus_message *msg, void *userdata, sd_bus_er
         Zone *z;
         int r;
 
-        r = read_zone(m, msg, "org.krata.zone.manage", &z, error);
+        r = read_zone(m, msg, POLKIT_ACTION_ZONE_MANAGE, &z, error);
         if (r != 0)
                 return r;
         zone_unregister(z);
@@ -103,7 +104,7 @@ static int method_open_console(sd_bus_message *msg, void *userdata, sd_bus_error
         Zone *z;
         int r;
 
-        r = read_zone(m, msg, "org.krata.console.attach", &z, error);
+        r = read_zone(m, msg, POLKIT_ACTION_CONSOLE_ATTACH, &z, error);
         if (r != 0)
                 return r;
         r = sd_bus_message_read(msg, "b", &write);
@@ -117,7 +118,7 @@ static int method_follow_log(sd_bus_message *msg, void *userdata, sd_bus_error *
         Zone *z;
         int r;
 
-        r = read_zone(m, msg, "org.krata.console.attach", &z, error);
+        r = read_zone(m, msg, POLKIT_ACTION_CONSOLE_ATTACH, &z, error);
         if (r != 0)
                 return r;
         return reply_console_fd(msg, z, false, true, error);
@@ -132,7 +133,7 @@ static int method_get_log(sd_bus_message *msg, void *userdata, sd_bus_error *err
         Zone *z;
         int r;
 
-        r = read_zone(m, msg, "org.krata.console.attach", &z, error);
+        r = read_zone(m, msg, POLKIT_ACTION_CONSOLE_ATTACH, &z, error);
         if (r != 0)
                 return r;
         n = (size_t) (z->scrollback.end - scrollback_start(&z->scrollback));
@@ -176,7 +177,7 @@ static int method_resize(sd_bus_message *msg, void *userdata, sd_bus_error *erro
         Zone *z;
         int r;
 
-        r = read_zone(m, msg, "org.krata.console.attach", &z, error);
+        r = read_zone(m, msg, POLKIT_ACTION_CONSOLE_ATTACH, &z, error);
         if (r != 0)
                 return r;
         r = sd_bus_message_read(msg, "qq", &rows, &cols);
@@ -214,8 +215,8 @@ static const sd_bus_vtable console_vtable[] = {
 };
 
 int manager_add_bus_objects(Manager *m) {
-        int r = sd_bus_add_object_vtable(m->bus, NULL, CONSOLE_BUS_PATH, CONSOLE_BUS_INTERFACE, console_vtable, m);
+        int r = sd_bus_add_object_vtable(m->bus, NULL, CONSOLE_PATH, CONSOLE_INTERFACE, console_vtable, m);
         if (r < 0)
-                return log_error_errno(r, "Failed to register %s: %m", CONSOLE_BUS_PATH);
+                return log_error_errno(r, "Failed to register %s: %m", CONSOLE_PATH);
         return 0;
 }

@@ -13,9 +13,6 @@
 #include "journal-limit.h"
 #include "ring.h"
 
-#define CONSOLE_BUS_NAME "org.krata.Console1"
-#define CONSOLE_BUS_PATH "/org/krata/console1"
-#define CONSOLE_BUS_INTERFACE "org.krata.Console1"
 
 #define SCROLLBACK_DEFAULT (1024 * 1024)
 #define SCROLLBACK_MIN 4096
@@ -83,7 +80,6 @@ struct Zone {
 };
 
 /* zone.c */
-bool zone_name_is_valid(const char *name);
 Zone *manager_find_zone(Manager *m, const char *name);
 int zone_register(Manager *m, const char *name, uint32_t domid);
 void zone_unregister(Zone *z);

@@ -1,7 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include "journal-limit.h"
-
-#define USEC_PER_SEC 1000000ULL
+#include "time-util.h"
 
 void token_bucket_init(TokenBucket *b, uint64_t rate, uint64_t burst, uint64_t now_usec) {
         *b = (TokenBucket) { .rate = rate, .burst = burst, .micro_tokens = burst * USEC_PER_SEC, .last_usec = now_usec };

@@ -26,22 +26,6 @@
 
 #define DRAIN_CHUNK 4096
 
-bool zone_name_is_valid(const char *name) {
-        size_t n;
-
-        if (!name)
-                return false;
-        n = strlen(name);
-        if (n < 1 || n > 63)
-                return false;
-        for (size_t i = 0; i < n; i++) {
-                char c = name[i];
-                if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || (c == '-' && i > 0)))
-                        return false;
-        }
-        return true;
-}
-
 Zone *manager_find_zone(Manager *m, const char *name) {
         for (Zone *z = m->zones; z; z = z->next)
                 if (streq(z->name, name))

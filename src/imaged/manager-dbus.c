@@ -41,7 +41,7 @@ static int find_image(sd_bus_message *msg, const char *what, ImageRecord **ret, 
 
 /* Privileged methods: root, or whom polkit allows; 0 means "asked, wait". */
 static int check_polkit(sd_bus_message *msg, Manager *m, sd_bus_error *error) {
-        return bus_verify_polkit_async(msg, IMAGES_POLKIT_ACTION, &m->polkit, error);
+        return bus_verify_polkit_async(msg, POLKIT_ACTION_IMAGE_PULL, &m->polkit, error);
 }
 
 static int start_pull(sd_bus_message *msg, Manager *m, const char *ref_s, const char *platform, uint64_t flags,

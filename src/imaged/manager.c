@@ -49,9 +49,9 @@ int manager_connect_bus(Manager *m) {
         r = bus_connect_system(&m->bus);
         if (r < 0)
                 return r;
-        r = sd_bus_add_object_vtable(m->bus, NULL, IMAGES_OBJECT_PATH, IMAGES_INTERFACE, manager_vtable, m);
+        r = sd_bus_add_object_vtable(m->bus, NULL, IMAGES_PATH, IMAGES_INTERFACE, manager_vtable, m);
         if (r < 0)
-                return log_error_errno(r, "Failed to register %s: %m", IMAGES_OBJECT_PATH);
+                return log_error_errno(r, "Failed to register %s: %m", IMAGES_PATH);
         return 0;
 }
 

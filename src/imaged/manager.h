@@ -6,16 +6,10 @@
 #include "bus-util.h"
 #include "imaged-config.h"
 
-#define IMAGES_BUS_NAME "org.krata.Images1"
-#define IMAGES_OBJECT_PATH "/org/krata/images1"
-#define IMAGES_INTERFACE "org.krata.Images1"
-#define TRANSFER_INTERFACE "org.krata.Images1.Transfer"
-#define TRANSFER_PATH_PREFIX "/org/krata/images1/transfer"
 
 typedef struct Transfer Transfer;
 typedef struct PolkitRegistry PolkitRegistry;
 
-#define IMAGES_POLKIT_ACTION "org.krata.image.pull"
 
 typedef struct Manager {
         sd_event *event;

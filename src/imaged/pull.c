@@ -9,6 +9,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "time-util.h"
 #include "blob-fetch.h"
 #include "fs-util.h"
 #include "json-util.h"
@@ -50,17 +51,7 @@ void pull_outcome_done(PullOutcome *o) {
         *o = (PullOutcome) {};
 }
 
-static uint64_t mono_usec(void) {
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (uint64_t) ts.tv_sec * 1000000 + (uint64_t) ts.tv_nsec / 1000;
-}
 
-static uint64_t now_usec(void) {
-        struct timespec ts;
-        clock_gettime(CLOCK_REALTIME, &ts);
-        return (uint64_t) ts.tv_sec * 1000000 + (uint64_t) ts.tv_nsec / 1000;
-}
 
 static int take_error(Registry *reg, int r, char **ret_error) {
         if (!*ret_error)
@@ -264,9 +255,9 @@ int pull_run(PullRequest *req, const PullReporter *rep, PullOutcome *ret, char *
         }
         rep->phase(PHASE_DOWNLOADING, rep->userdata);
         rep->bytes(0, progress.total, rep->userdata);
-        uint64_t t_download = mono_usec();
+        uint64_t t_download = now(CLOCK_MONOTONIC);
         r = blob_fetch_all(reg, fetch, n_fetch, on_blob_bytes, &progress);
-        t_download = mono_usec() - t_download;
+        t_download = now(CLOCK_MONOTONIC) - t_download;
         if (r >= 0 && n_fetch > 0)
                 log_info("%s: downloaded %zu blobs, %" PRIu64 " bytes, in %" PRIu64 " ms.", req->reference, n_fetch,
                          progress.total, t_download / 1000);
@@ -301,9 +292,9 @@ int pull_run(PullRequest *req, const PullReporter *rep, PullOutcome *ret, char *
                 return fail(ret_error, r, "cannot create a temporary directory in %s: %s", images, strerror(-r));
         }
         (void) chmod(tmp_dir, 0755);
-        uint64_t t_convert = mono_usec();
+        uint64_t t_convert = now(CLOCK_MONOTONIC);
         r = convert(req, rep, m, config_path, tmp_dir, ret_error);
-        t_convert = mono_usec() - t_convert;
+        t_convert = now(CLOCK_MONOTONIC) - t_convert;
         if (r < 0) {
                 (void) rm_rf(tmp_dir);
                 return r;
@@ -316,7 +307,7 @@ int pull_run(PullRequest *req, const PullReporter *rep, PullOutcome *ret, char *
         rec->resolved_digest = TAKE_PTR(resolved);
         rec->platform = strdup(req->platform);
         rec->config_digest = strdup(m->config.digest);
-        rec->created_usec = now_usec();
+        rec->created_usec = now(CLOCK_REALTIME);
         rec->dir = strdup(tmp_dir);
         if (!rec->platform || !rec->config_digest || !rec->dir)
                 goto oom_tmp;

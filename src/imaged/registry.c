@@ -10,6 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "time-util.h"
 #include "json-util.h"
 #include "log.h"
 #include "manifest.h"
@@ -51,11 +52,6 @@ typedef struct AuthCacheEntry {
 static AuthCacheEntry auth_cache[AUTH_CACHE_MAX];
 static pthread_mutex_t auth_cache_lock = PTHREAD_MUTEX_INITIALIZER;
 
-static uint64_t mono_usec(void) {
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (uint64_t) ts.tv_sec * 1000000 + (uint64_t) ts.tv_nsec / 1000;
-}
 
 static char *auth_cache_key(const Registry *r) {
         return strjoin(r->registry, "/", r->repository);
@@ -63,13 +59,13 @@ static char *auth_cache_key(const Registry *r) {
 
 static void auth_cache_lookup(Registry *r) {
         _cleanup_free_ char *key = auth_cache_key(r);
-        uint64_t now = mono_usec();
+        uint64_t t = now(CLOCK_MONOTONIC);
 
         if (!key)
                 return;
         pthread_mutex_lock(&auth_cache_lock);
         for (size_t i = 0; i < AUTH_CACHE_MAX; i++)
-                if (auth_cache[i].key && streq(auth_cache[i].key, key) && auth_cache[i].expires_usec > now) {
+                if (auth_cache[i].key && streq(auth_cache[i].key, key) && auth_cache[i].expires_usec > t) {
                         r->authorization = strdup(auth_cache[i].authorization);
                         break;
                 }
@@ -100,7 +96,7 @@ static void auth_cache_store(const Registry *r, const char *authorization, uint6
                 .key = TAKE_PTR(key),
                 .authorization = TAKE_PTR(value),
                 /* a little before the server's own expiry */
-                .expires_usec = mono_usec() + (lifetime_sec > 10 ? lifetime_sec - 5 : lifetime_sec) * 1000000,
+                .expires_usec = now(CLOCK_MONOTONIC) + (lifetime_sec > 10 ? lifetime_sec - 5 : lifetime_sec) * 1000000,
         };
         pthread_mutex_unlock(&auth_cache_lock);
 }

@@ -7,6 +7,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "time-util.h"
 #include "bus-polkit.h"
 #include "log.h"
 #include "store.h"
@@ -15,11 +16,6 @@
 
 #define NOTIFY_INTERVAL_USEC (100 * 1000)
 
-static uint64_t mono_usec(void) {
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (uint64_t) ts.tv_sec * 1000000 + (uint64_t) ts.tv_nsec / 1000;
-}
 
 static void wake(Transfer *t) {
         uint64_t one = 1;
@@ -32,22 +28,22 @@ static void report_phase(TransferPhase phase, void *userdata) {
         pthread_mutex_lock(&t->lock);
         t->phase = phase;
         t->bytes_done = t->bytes_total = 0;
-        t->last_notify_usec = mono_usec();
+        t->last_notify_usec = now(CLOCK_MONOTONIC);
         pthread_mutex_unlock(&t->lock);
         wake(t);
 }
 
 static void report_bytes(uint64_t done, uint64_t total, void *userdata) {
         Transfer *t = userdata;
-        uint64_t now = mono_usec();
+        uint64_t t_usec = now(CLOCK_MONOTONIC);
         bool notify;
 
         pthread_mutex_lock(&t->lock);
         t->bytes_done = done;
         t->bytes_total = total;
-        notify = now - t->last_notify_usec >= NOTIFY_INTERVAL_USEC || done == total;
+        notify = t_usec - t->last_notify_usec >= NOTIFY_INTERVAL_USEC || done == total;
         if (notify)
-                t->last_notify_usec = now;
+                t->last_notify_usec = t_usec;
         pthread_mutex_unlock(&t->lock);
         if (notify)
                 wake(t);
@@ -92,7 +88,7 @@ static int emit_changed(Transfer *t) {
         if (n > 1 || !streq(names[0], "Phase"))
                 names[n++] = "Progress";
         names[n] = NULL;
-        return sd_bus_emit_properties_changed_strv(t->manager->bus, t->object_path, TRANSFER_INTERFACE,
+        return sd_bus_emit_properties_changed_strv(t->manager->bus, t->object_path, IMAGES_TRANSFER_INTERFACE,
                                                    (char **) names);
 }
 
@@ -139,8 +135,8 @@ static void transfer_complete(Transfer *t) {
         }
         if (t->pub_phase == PHASE_DONE)
                 t->pub_done = t->pub_total;
-        (void) sd_bus_emit_properties_changed(m->bus, t->object_path, TRANSFER_INTERFACE, "Phase", "Error", NULL);
-        (void) sd_bus_emit_signal(m->bus, IMAGES_OBJECT_PATH, IMAGES_INTERFACE, "TransferRemoved", "uos", t->id,
+        (void) sd_bus_emit_properties_changed(m->bus, t->object_path, IMAGES_TRANSFER_INTERFACE, "Phase", "Error", NULL);
+        (void) sd_bus_emit_signal(m->bus, IMAGES_PATH, IMAGES_INTERFACE, "TransferRemoved", "uos", t->id,
                                   t->object_path, result);
         manager_remove_transfer(m, t);
         transfer_free(t);
@@ -189,7 +185,7 @@ static int property_get(sd_bus *bus, const char *path, const char *interface, co
 
 static int method_cancel(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
         Transfer *t = userdata;
-        int r = bus_verify_polkit_async(msg, IMAGES_POLKIT_ACTION, &t->manager->polkit, error);
+        int r = bus_verify_polkit_async(msg, POLKIT_ACTION_IMAGE_PULL, &t->manager->polkit, error);
         if (r <= 0)
                 return r < 0 ? r : 1;
         transfer_cancel(t);
@@ -248,7 +244,7 @@ int transfer_start(Manager *m, PullRequest *req, Transfer **ret) {
         *req = (PullRequest) {};
         t->id = ++m->next_transfer_id;
         snprintf(idbuf, sizeof idbuf, "%" PRIu32, t->id);
-        t->object_path = path_join(TRANSFER_PATH_PREFIX, idbuf);
+        t->object_path = path_join(IMAGES_TRANSFER_PATH_PREFIX, idbuf);
         if (!t->object_path) {
                 r = -ENOMEM;
                 goto fail;
@@ -261,7 +257,7 @@ int transfer_start(Manager *m, PullRequest *req, Transfer **ret) {
         r = sd_event_add_io(m->event, &t->efd_source, t->efd, EPOLLIN, on_efd, t);
         if (r < 0)
                 goto fail;
-        r = sd_bus_add_object_vtable(m->bus, &t->slot, t->object_path, TRANSFER_INTERFACE, transfer_vtable, t);
+        r = sd_bus_add_object_vtable(m->bus, &t->slot, t->object_path, IMAGES_TRANSFER_INTERFACE, transfer_vtable, t);
         if (r < 0)
                 goto fail;
         r = manager_add_transfer(m, t);
@@ -273,7 +269,7 @@ int transfer_start(Manager *m, PullRequest *req, Transfer **ret) {
                 goto fail;
         }
         t->thread_running = true;
-        (void) sd_bus_emit_signal(m->bus, IMAGES_OBJECT_PATH, IMAGES_INTERFACE, "TransferNew", "uo", t->id,
+        (void) sd_bus_emit_signal(m->bus, IMAGES_PATH, IMAGES_INTERFACE, "TransferNew", "uo", t->id,
                                   t->object_path);
         log_info("Pulling %s (%s) as transfer %" PRIu32 ".", t->req.reference, t->req.platform, t->id);
         manager_update_status(m);

@@ -22,9 +22,6 @@
  * the terminal in raw mode so every key (Ctrl+C included) reaches the zone,
  * except Ctrl+] which detaches and restores the terminal. */
 
-#define CONSOLE_BUS_NAME "org.krata.Console1"
-#define CONSOLE_BUS_PATH "/org/krata/console1"
-#define CONSOLE_BUS_INTERFACE "org.krata.Console1"
 #define DETACH_CHAR 0x1d /* Ctrl+] */
 
 static int console_call_fd(sd_bus *bus, const char *method, const char *name, int write, int *ret_fd) {
@@ -33,10 +30,10 @@ static int console_call_fd(sd_bus *bus, const char *method, const char *name, in
         int fd, r;
 
         if (write >= 0)
-                r = sd_bus_call_method(bus, CONSOLE_BUS_NAME, CONSOLE_BUS_PATH, CONSOLE_BUS_INTERFACE, method,
+                r = sd_bus_call_method(bus, CONSOLE_BUS_NAME, CONSOLE_PATH, CONSOLE_INTERFACE, method,
                                        &error, &reply, "sb", name, write);
         else
-                r = sd_bus_call_method(bus, CONSOLE_BUS_NAME, CONSOLE_BUS_PATH, CONSOLE_BUS_INTERFACE, method,
+                r = sd_bus_call_method(bus, CONSOLE_BUS_NAME, CONSOLE_PATH, CONSOLE_INTERFACE, method,
                                        &error, &reply, "s", name);
         if (r < 0)
                 return log_error_errno(r, "Cannot open the console of zone %s: %s", name, bus_error_message(&error, r));
@@ -77,7 +74,7 @@ static void send_winsize(sd_bus *bus, const char *name) {
 
         if (ioctl(STDIN_FILENO, TIOCGWINSZ, &ws) < 0 || ws.ws_row == 0 || ws.ws_col == 0)
                 return;
-        r = sd_bus_call_method(bus, CONSOLE_BUS_NAME, CONSOLE_BUS_PATH, CONSOLE_BUS_INTERFACE, "Resize",
+        r = sd_bus_call_method(bus, CONSOLE_BUS_NAME, CONSOLE_PATH, CONSOLE_INTERFACE, "Resize",
                                &error, NULL, "sqq", name, (uint16_t) ws.ws_row, (uint16_t) ws.ws_col);
         if (r < 0) /* a zone without a TTY has nothing to resize: not worth more */
                 log_debug("Cannot pass the window size to zone %s: %s", name, bus_error_message(&error, r));
@@ -293,7 +290,7 @@ static int print_log(sd_bus *bus, const char *name) {
         size_t n;
         int r;
 
-        r = sd_bus_call_method(bus, CONSOLE_BUS_NAME, CONSOLE_BUS_PATH, CONSOLE_BUS_INTERFACE, "GetLog",
+        r = sd_bus_call_method(bus, CONSOLE_BUS_NAME, CONSOLE_PATH, CONSOLE_INTERFACE, "GetLog",
                                &error, &reply, "s", name);
         if (r < 0)
                 return log_error_errno(r, "Cannot get the log of zone %s: %s", name, bus_error_message(&error, r));

@@ -15,10 +15,6 @@
 #include "string-util.h"
 #include "table.h"
 
-#define IMAGES_BUS_NAME "org.krata.Images1"
-#define IMAGES_PATH "/org/krata/images1"
-#define IMAGES_IFACE "org.krata.Images1"
-#define TRANSFER_IFACE "org.krata.Images1.Transfer"
 
 static int connect_bus(sd_bus **ret) {
         int r = bus_connect_system(ret);
@@ -82,7 +78,7 @@ static int on_properties_changed(sd_bus_message *m, void *userdata, sd_bus_error
         if (!w->path || !streq_ptr(sd_bus_message_get_path(m), w->path))
                 return 0;
         r = sd_bus_message_read(m, "s", &iface);
-        if (r < 0 || !streq(iface, TRANSFER_IFACE))
+        if (r < 0 || !streq(iface, IMAGES_TRANSFER_INTERFACE))
                 return 0;
         r = sd_bus_message_enter_container(m, 'a', "{sv}");
         if (r < 0)
@@ -149,7 +145,7 @@ static int print_pulled(sd_bus *bus, const char *reference) {
         char buf[16];
         int r;
 
-        r = sd_bus_call_method(bus, IMAGES_BUS_NAME, IMAGES_PATH, IMAGES_IFACE, "InspectImage", &error, &reply, "s",
+        r = sd_bus_call_method(bus, IMAGES_BUS_NAME, IMAGES_PATH, IMAGES_INTERFACE, "InspectImage", &error, &reply, "s",
                                reference);
         if (r < 0)
                 return call_failed("Failed to inspect the pulled image", &error, r);
@@ -214,17 +210,17 @@ static int verb_pull(int argc, char *argv[]) {
         /* Subscribe before asking, so no signal of a quick pull is missed. */
         if (sd_bus_match_signal(bus, NULL, IMAGES_BUS_NAME, NULL, "org.freedesktop.DBus.Properties",
                                 "PropertiesChanged", on_properties_changed, &w) < 0 ||
-            sd_bus_match_signal(bus, NULL, IMAGES_BUS_NAME, IMAGES_PATH, IMAGES_IFACE, "TransferRemoved",
+            sd_bus_match_signal(bus, NULL, IMAGES_BUS_NAME, IMAGES_PATH, IMAGES_INTERFACE, "TransferRemoved",
                                 on_transfer_removed, &w) < 0 ||
             sd_bus_match_signal(bus, NULL, "org.freedesktop.DBus", "/org/freedesktop/DBus", "org.freedesktop.DBus",
                                 "NameOwnerChanged", on_name_owner_changed, &w) < 0)
                 return log_error("Failed to subscribe to krata-imaged's signals."), EXIT_FAILURE_GENERIC;
 
         if (platform)
-                r = sd_bus_call_method(bus, IMAGES_BUS_NAME, IMAGES_PATH, IMAGES_IFACE, "PullPlatform", &error, &reply,
+                r = sd_bus_call_method(bus, IMAGES_BUS_NAME, IMAGES_PATH, IMAGES_INTERFACE, "PullPlatform", &error, &reply,
                                        "sst", ref, platform, flags);
         else
-                r = sd_bus_call_method(bus, IMAGES_BUS_NAME, IMAGES_PATH, IMAGES_IFACE, "Pull", &error, &reply, "st",
+                r = sd_bus_call_method(bus, IMAGES_BUS_NAME, IMAGES_PATH, IMAGES_INTERFACE, "Pull", &error, &reply, "st",
                                        ref, flags);
         if (r < 0)
                 return call_failed("Failed to pull", &error, r);
@@ -244,7 +240,7 @@ static int verb_pull(int argc, char *argv[]) {
                 if (interrupted && !cancel_sent) {
                         _cleanup_bus_error_ sd_bus_error e2 = SD_BUS_ERROR_NULL;
                         cancel_sent = true;
-                        (void) sd_bus_call_method(bus, IMAGES_BUS_NAME, IMAGES_PATH, IMAGES_IFACE, "CancelTransfer",
+                        (void) sd_bus_call_method(bus, IMAGES_BUS_NAME, IMAGES_PATH, IMAGES_INTERFACE, "CancelTransfer",
                                                   &e2, NULL, "u", w.id);
                 }
                 r = sd_bus_process(bus, NULL);
@@ -297,7 +293,7 @@ static int verb_list(int argc, char *argv[]) {
         r = connect_bus(&bus);
         if (r != 0)
                 return r;
-        r = sd_bus_call_method(bus, IMAGES_BUS_NAME, IMAGES_PATH, IMAGES_IFACE, "ListImages", &error, &reply, NULL);
+        r = sd_bus_call_method(bus, IMAGES_BUS_NAME, IMAGES_PATH, IMAGES_INTERFACE, "ListImages", &error, &reply, NULL);
         if (r < 0)
                 return call_failed("Failed to list images", &error, r);
         r = sd_bus_message_enter_container(reply, 'a', "(sssstt)");
@@ -330,7 +326,7 @@ static int verb_inspect(int argc, char *argv[]) {
         r = connect_bus(&bus);
         if (r != 0)
                 return r;
-        r = sd_bus_call_method(bus, IMAGES_BUS_NAME, IMAGES_PATH, IMAGES_IFACE, "InspectImage", &error, &reply, "s",
+        r = sd_bus_call_method(bus, IMAGES_BUS_NAME, IMAGES_PATH, IMAGES_INTERFACE, "InspectImage", &error, &reply, "s",
                                argv[1]);
         if (r < 0)
                 return call_failed("Failed to inspect image", &error, r);
@@ -350,7 +346,7 @@ static int verb_rm(int argc, char *argv[]) {
                 return r;
         for (int i = 1; i < argc; i++) {
                 _cleanup_bus_error_ sd_bus_error error = SD_BUS_ERROR_NULL;
-                r = sd_bus_call_method(bus, IMAGES_BUS_NAME, IMAGES_PATH, IMAGES_IFACE, "RemoveImage", &error, NULL,
+                r = sd_bus_call_method(bus, IMAGES_BUS_NAME, IMAGES_PATH, IMAGES_INTERFACE, "RemoveImage", &error, NULL,
                                        "st", argv[i], UINT64_C(0));
                 if (r < 0) {
                         _cleanup_free_ char *what = strjoin("Failed to remove ", argv[i]);
@@ -379,7 +375,7 @@ static int verb_prune(int argc, char *argv[]) {
         r = connect_bus(&bus);
         if (r != 0)
                 return r;
-        r = sd_bus_call_method(bus, IMAGES_BUS_NAME, IMAGES_PATH, IMAGES_IFACE, "Prune", &error, &reply, "t", flags);
+        r = sd_bus_call_method(bus, IMAGES_BUS_NAME, IMAGES_PATH, IMAGES_INTERFACE, "Prune", &error, &reply, "t", flags);
         if (r < 0)
                 return call_failed("Failed to prune", &error, r);
         if (sd_bus_message_read(reply, "uut", &images, &blobs, &bytes) < 0)

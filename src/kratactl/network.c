@@ -7,7 +7,6 @@
 #include "log.h"
 #include "table.h"
 
-#define NETWORK_BUS "org.krata.Network1", "/org/krata/network1", "org.krata.Network1"
 
 /* One row from ListAttachments' (sssssba(sqq)a{st}). */
 static int read_attachment(sd_bus_message *reply, json_object **ret) {
@@ -81,7 +80,7 @@ static int verb_list(int argc, char *argv[]) {
         r = bus_connect_system(&bus);
         if (r < 0)
                 return exit_code_from_errno(r);
-        r = sd_bus_call_method(bus, NETWORK_BUS, "ListAttachments", &error, &reply, NULL);
+        r = sd_bus_call_method(bus, NETWORK_BUS_NAME, NETWORK_PATH, NETWORK_INTERFACE, "ListAttachments", &error, &reply, NULL);
         if (r < 0) {
                 log_error("Failed to list network attachments: %s", bus_error_message(&error, r));
                 return exit_code_from_errno(sd_bus_error_get_errno(&error) ? -sd_bus_error_get_errno(&error) : r);

@@ -16,9 +16,6 @@
 #include "table.h"
 #include "zone-file.h"
 
-#define ZONES "org.krata.Zones1"
-#define ZONES_PATH "/org/krata/zones1"
-#define ZONE_IFACE "org.krata.Zone1"
 #define WAIT_USEC (200 * 1000)
 
 static int connect_bus(sd_bus **ret) {
@@ -41,7 +38,7 @@ static int resolve(sd_bus *bus, const char *id, char **ret_path, int *ret_exit) 
         const char *path;
         int r;
 
-        r = sd_bus_call_method(bus, ZONES, ZONES_PATH, ZONES, "GetZone", &error, &reply, "s", id);
+        r = sd_bus_call_method(bus, ZONES_BUS_NAME, ZONES_PATH, ZONES_BUS_NAME, "GetZone", &error, &reply, "s", id);
         if (r < 0) {
                 *ret_exit = fail_call("Cannot find zone", &error, r);
                 return r;
@@ -54,7 +51,7 @@ static int resolve(sd_bus *bus, const char *id, char **ret_path, int *ret_exit) 
 }
 
 static int get_string(sd_bus *bus, const char *path, const char *prop, char **ret) {
-        return sd_bus_get_property_string(bus, ZONES, path, ZONE_IFACE, prop, NULL, ret);
+        return sd_bus_get_property_string(bus, ZONES_BUS_NAME, path, ZONE_INTERFACE, prop, NULL, ret);
 }
 
 /* ---- launch ---- */
@@ -91,10 +88,10 @@ static int wait_zone(sd_bus *bus, const char *path, bool until_end, char **ret_s
         bool woken = true;
         int r;
 
-        r = sd_bus_match_signal(bus, &changed, ZONES, path, "org.freedesktop.DBus.Properties",
+        r = sd_bus_match_signal(bus, &changed, ZONES_BUS_NAME, path, "org.freedesktop.DBus.Properties",
                                 "PropertiesChanged", on_zone_changed, &woken);
         if (r >= 0)
-                r = sd_bus_match_signal(bus, &removed, ZONES, ZONES_PATH, ZONES, "ZoneRemoved", on_zone_changed,
+                r = sd_bus_match_signal(bus, &removed, ZONES_BUS_NAME, ZONES_PATH, ZONES_BUS_NAME, "ZoneRemoved", on_zone_changed,
                                         &woken);
         if (r < 0)
                 return log_error_errno(r, "Cannot follow the zone: %m");
@@ -105,7 +102,7 @@ static int wait_zone(sd_bus *bus, const char *path, bool until_end, char **ret_s
 
                 if (woken) {
                         woken = false;
-                        r = sd_bus_get_property_string(bus, ZONES, path, ZONE_IFACE, "State", &error, &state);
+                        r = sd_bus_get_property_string(bus, ZONES_BUS_NAME, path, ZONE_INTERFACE, "State", &error, &state);
                         if (r < 0) {
                                 /* an auto-removed zone disappears when it ends */
                                 if (sd_bus_error_has_name(&error, SD_BUS_ERROR_UNKNOWN_OBJECT))
@@ -256,7 +253,7 @@ static int verb_launch(int argc, char *argv[]) {
         if (connect_bus(&bus) != 0)
                 return EXIT_UNAVAILABLE;
 
-        r = sd_bus_message_new_method_call(bus, &m, ZONES, ZONES_PATH, ZONES, "CreateZone");
+        r = sd_bus_message_new_method_call(bus, &m, ZONES_BUS_NAME, ZONES_PATH, ZONES_BUS_NAME, "CreateZone");
         if (r < 0)
                 goto bad;
         r = sd_bus_message_append(m, "ss", arg_name, argv[optind]);
@@ -267,25 +264,25 @@ static int verb_launch(int argc, char *argv[]) {
                 goto bad;
         n_opts = 0;
         if (memory)
-                r = sd_bus_message_append(m, "{sv}", "memory", "t", memory), n_opts++;
+                r = sd_bus_message_append(m, "{sv}", ZONE_OPT_MEMORY, "t", memory), n_opts++;
         if (r >= 0 && vcpus)
-                r = sd_bus_message_append(m, "{sv}", "vcpus", "u", vcpus);
+                r = sd_bus_message_append(m, "{sv}", ZONE_OPT_VCPUS, "u", vcpus);
         if (r >= 0 && kernel)
-                r = sd_bus_message_append(m, "{sv}", "kernel", "s", kernel);
+                r = sd_bus_message_append(m, "{sv}", ZONE_OPT_KERNEL, "s", kernel);
         if (r >= 0 && cwd)
-                r = sd_bus_message_append(m, "{sv}", "working-directory", "s", cwd);
+                r = sd_bus_message_append(m, "{sv}", ZONE_OPT_WORKING_DIRECTORY, "s", cwd);
         if (r >= 0 && user)
-                r = sd_bus_message_append(m, "{sv}", "user", "s", user);
+                r = sd_bus_message_append(m, "{sv}", ZONE_OPT_USER, "s", user);
         if (r >= 0)
-                r = sd_bus_message_append(m, "{sv}", "tty", "b", tty);
+                r = sd_bus_message_append(m, "{sv}", ZONE_OPT_TTY, "b", tty);
         if (r >= 0)
-                r = sd_bus_message_append(m, "{sv}", "auto-remove", "b", rm);
+                r = sd_bus_message_append(m, "{sv}", ZONE_OPT_AUTO_REMOVE, "b", rm);
         if (r >= 0 && optind + 1 < argc)
-                r = append_strv_option(m, "command", argv + optind + 1);
+                r = append_strv_option(m, ZONE_OPT_COMMAND, argv + optind + 1);
         if (r >= 0)
-                r = append_strv_option(m, "environment", env);
+                r = append_strv_option(m, ZONE_OPT_ENVIRONMENT, env);
         if (r >= 0)
-                r = append_strv_option(m, "ports", ports);
+                r = append_strv_option(m, ZONE_OPT_PORTS, ports);
         if (r >= 0)
                 r = sd_bus_message_close_container(m);
         if (r < 0)
@@ -339,7 +336,7 @@ static int verb_launch(int argc, char *argv[]) {
                 return EXIT_OK; /* --rm zones vanish; their status went with them */
         {
                 int32_t status = -1;
-                if (sd_bus_get_property_trivial(bus, ZONES, path, ZONE_IFACE, "ExitStatus", NULL, 'i', &status) < 0 ||
+                if (sd_bus_get_property_trivial(bus, ZONES_BUS_NAME, path, ZONE_INTERFACE, "ExitStatus", NULL, 'i', &status) < 0 ||
                     status < 0)
                         return EXIT_FAILURE_GENERIC;
                 return status;
@@ -358,7 +355,7 @@ static void warn_orphans(sd_bus *bus) {
         const char *uuid, *reason;
         uint32_t domid;
 
-        if (sd_bus_call_method(bus, ZONES, ZONES_PATH, ZONES, "ListOrphans", NULL, &reply, NULL) < 0)
+        if (sd_bus_call_method(bus, ZONES_BUS_NAME, ZONES_PATH, ZONES_BUS_NAME, "ListOrphans", NULL, &reply, NULL) < 0)
                 return;
         if (sd_bus_message_enter_container(reply, 'a', "(uss)") < 0)
                 return;
@@ -386,7 +383,7 @@ static int verb_list(int argc, char *argv[]) {
                 return EXIT_FAILURE_GENERIC;
         if (connect_bus(&bus) != 0)
                 return EXIT_UNAVAILABLE;
-        r = sd_bus_call_method(bus, ZONES, ZONES_PATH, ZONES, "ListZones", &error, &reply, NULL);
+        r = sd_bus_call_method(bus, ZONES_BUS_NAME, ZONES_PATH, ZONES_BUS_NAME, "ListZones", &error, &reply, NULL);
         if (r < 0)
                 return fail_call("Cannot list zones", &error, r);
         r = sd_bus_message_enter_container(reply, 'a', "(ssssuo)");
@@ -462,8 +459,8 @@ static int zone_properties(sd_bus *bus, const char *path, json_object **ret) {
         const char *key;
         int r;
 
-        r = sd_bus_call_method(bus, ZONES, path, "org.freedesktop.DBus.Properties", "GetAll", &error, &reply, "s",
-                               ZONE_IFACE);
+        r = sd_bus_call_method(bus, ZONES_BUS_NAME, path, "org.freedesktop.DBus.Properties", "GetAll", &error, &reply, "s",
+                               ZONE_INTERFACE);
         if (r < 0)
                 return fail_call("Cannot read the zone", &error, r);
         r = sd_bus_message_enter_container(reply, 'a', "{sv}");
@@ -547,7 +544,7 @@ static int verb_stop_destroy(int argc, char *argv[]) {
                         ret = EXIT_NOT_FOUND;
                         continue;
                 }
-                r = sd_bus_call_method(bus, ZONES, ZONES_PATH, ZONES,
+                r = sd_bus_call_method(bus, ZONES_BUS_NAME, ZONES_PATH, ZONES_BUS_NAME,
                                        destroy ? "DestroyZone" : kill_now ? "KillZone" : "StopZone", &error, NULL,
                                        "s", name);
                 if (r < 0) {
@@ -586,9 +583,9 @@ static int on_signal(sd_bus_message *m, void *userdata, sd_bus_error *error) {
         } else {
                 const char *iface;
                 _cleanup_free_ char *name = NULL;
-                if (sd_bus_message_read(m, "s", &iface) < 0 || !streq(iface, ZONE_IFACE))
+                if (sd_bus_message_read(m, "s", &iface) < 0 || !streq(iface, ZONE_INTERFACE))
                         return 0;
-                if (sd_bus_path_decode(path, "/org/krata/zone", &name) <= 0)
+                if (sd_bus_path_decode(path, ZONE_PATH_PREFIX, &name) <= 0)
                         return 0;
                 json_object_object_add(o, "event", json_object_new_string("changed"));
                 json_object_object_add(o, "zone", json_object_new_string(name));
@@ -626,11 +623,11 @@ static int verb_watch(int argc, char *argv[]) {
         if (connect_bus(&bus) != 0)
                 return EXIT_UNAVAILABLE;
         /* Activate zoned so its signals flow. */
-        r = sd_bus_call_method(bus, ZONES, ZONES_PATH, ZONES, "ListZones", &error, NULL, NULL);
+        r = sd_bus_call_method(bus, ZONES_BUS_NAME, ZONES_PATH, ZONES_BUS_NAME, "ListZones", &error, NULL, NULL);
         if (r < 0)
                 return fail_call("Cannot reach krata-zoned", &error, r);
-        if (sd_bus_match_signal(bus, NULL, NULL, ZONES_PATH, ZONES, "ZoneNew", on_signal, NULL) < 0 ||
-            sd_bus_match_signal(bus, NULL, NULL, ZONES_PATH, ZONES, "ZoneRemoved", on_signal, NULL) < 0 ||
+        if (sd_bus_match_signal(bus, NULL, NULL, ZONES_PATH, ZONES_BUS_NAME, "ZoneNew", on_signal, NULL) < 0 ||
+            sd_bus_match_signal(bus, NULL, NULL, ZONES_PATH, ZONES_BUS_NAME, "ZoneRemoved", on_signal, NULL) < 0 ||
             sd_bus_add_match(bus, NULL,
                              "type='signal',interface='org.freedesktop.DBus.Properties',member='PropertiesChanged',"
                              "path_namespace='/org/krata/zone'",

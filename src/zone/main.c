@@ -13,16 +13,12 @@
 #include <systemd/sd-daemon.h>
 #include <systemd/sd-id128.h>
 
+#include "time-util.h"
 #include "log.h"
 #include "peers.h"
 #include "string-util.h"
 #include "zone.h"
 
-static uint64_t now_realtime_usec(void) {
-        struct timespec ts;
-        clock_gettime(CLOCK_REALTIME, &ts);
-        return (uint64_t) ts.tv_sec * 1000000ULL + (uint64_t) ts.tv_nsec / 1000ULL;
-}
 
 static void fail(Supervisor *s, const char *result, int r, const char *what) {
         char msg[512];
@@ -70,7 +66,7 @@ static int load(const char *name, Supervisor *s) {
                 return log_oom();
         s->record->uuid = strdup(s->uuid);
         s->record->pid = getpid();
-        s->record->started = now_realtime_usec();
+        s->record->started = now(CLOCK_REALTIME);
         s->exit_status = -1;
         return 0;
 }

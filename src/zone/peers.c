@@ -11,6 +11,7 @@
 #include <unistd.h>
 #include <systemd/sd-daemon.h>
 
+#include "time-util.h"
 #include "bus-util.h"
 #include "fs-util.h"
 #include "json-util.h"
@@ -22,7 +23,6 @@
 #include "string-util.h"
 
 #define IMAGE_INSPECT_MAX (1U << 20)
-#define IMAGES_TRANSFER_INTERFACE "org.krata.Images1.Transfer"
 #define PULL_TIMEOUT_USEC (30ULL * 60 * 1000000)
 #define CONFIG_DISK_MAGIC "KRATACFG"
 #define CONFIG_DISK_MAX (1U << 20)
@@ -56,11 +56,6 @@ void image_info_done(ImageInfo *i) {
         i->config_json = mfree(i->config_json);
 }
 
-static uint64_t now_usec(void) {
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (uint64_t) ts.tv_sec * 1000000ULL + (uint64_t) ts.tv_nsec / 1000ULL;
-}
 
 /* InspectImage's JSON (krata-imaged(8)): "path" (the squashfs), "digest",
  * "config" (the OCI image config object). */
@@ -100,7 +95,7 @@ static int inspect(Supervisor *s, const char *ref, char **ret_json, sd_bus_error
         const char *json;
         int r;
 
-        r = sd_bus_call_method(s->bus, "org.krata.Images1", "/org/krata/images1", "org.krata.Images1",
+        r = sd_bus_call_method(s->bus, IMAGES_BUS_NAME, IMAGES_PATH, IMAGES_INTERFACE,
                                "InspectImage", error, &reply, "s", ref);
         if (r < 0)
                 return r;
@@ -158,7 +153,7 @@ int image_acquire(Supervisor *s, const char *ref, ImageInfo *ret) {
         _cleanup_strv_free_ char **errors = NULL;
         _cleanup_free_ char *json = NULL, *transfer = NULL;
         const char *tpath;
-        uint64_t deadline = now_usec() + PULL_TIMEOUT_USEC;
+        uint64_t deadline = now(CLOCK_MONOTONIC) + PULL_TIMEOUT_USEC;
         uint32_t id;
         int r;
 
@@ -171,7 +166,7 @@ int image_acquire(Supervisor *s, const char *ref, ImageInfo *ret) {
                              on_transfer_changed, &errors);
         if (r < 0)
                 return fail_reason(s, r, "Cannot follow krata-imaged's transfers: %m");
-        r = sd_bus_call_method(s->bus, "org.krata.Images1", "/org/krata/images1", "org.krata.Images1", "Pull",
+        r = sd_bus_call_method(s->bus, IMAGES_BUS_NAME, IMAGES_PATH, IMAGES_INTERFACE, "Pull",
                                &error, &reply, "st", ref, (uint64_t) 0);
         if (r < 0) {
                 if (error_is_absent_service(&error))
@@ -195,7 +190,7 @@ int image_acquire(Supervisor *s, const char *ref, ImageInfo *ret) {
 
                 while (sd_bus_process(s->bus, NULL) > 0) /* dispatch the transfer's signals */
                         ;
-                r = sd_bus_get_property_string(s->bus, "org.krata.Images1", transfer, IMAGES_TRANSFER_INTERFACE,
+                r = sd_bus_get_property_string(s->bus, IMAGES_BUS_NAME, transfer, IMAGES_TRANSFER_INTERFACE,
                                                "Phase", &e2, &phase);
                 if (r < 0)
                         break; /* the transfer is gone (done and removed): the image tells */
@@ -203,20 +198,20 @@ int image_acquire(Supervisor *s, const char *ref, ImageInfo *ret) {
                         break;
                 if (streq(phase, "failed") || streq(phase, "canceled")) {
                         _cleanup_free_ char *why = NULL;
-                        (void) sd_bus_get_property_string(s->bus, "org.krata.Images1", transfer,
+                        (void) sd_bus_get_property_string(s->bus, IMAGES_BUS_NAME, transfer,
                                                           IMAGES_TRANSFER_INTERFACE, "Error", NULL, &why);
                         return fail_reason(s, SYNTHETIC_ERRNO(ENOENT), "Pulling image %s %s: %s", ref, phase,
                                                !isempty(why) ? why :
                                                transfer_error(errors, transfer) ?: "(no reason given)");
                 }
-                if (sd_bus_get_property_trivial(s->bus, "org.krata.Images1", transfer, IMAGES_TRANSFER_INTERFACE,
+                if (sd_bus_get_property_trivial(s->bus, IMAGES_BUS_NAME, transfer, IMAGES_TRANSFER_INTERFACE,
                                                 "Progress", NULL, 'd', &progress) >= 0 && progress >= 0) {
                         char text[256];
                         snprintf(text, sizeof text, "Pulling image %s: %s %.0f%%", ref, phase, progress * 100.0);
                         (void) sd_notifyf(false, "STATUS=%s", text);
                         (void) peers_report(s, text);
                 }
-                if (now_usec() > deadline)
+                if (now(CLOCK_MONOTONIC) > deadline)
                         return fail_reason(s, SYNTHETIC_ERRNO(ETIMEDOUT), "Pulling image %s timed out.", ref);
                 (void) sd_notifyf(false, "EXTEND_TIMEOUT_USEC=%llu", START_EXTEND_USEC);
                 if (stop_pending())
@@ -351,7 +346,7 @@ int console_register(Supervisor *s) {
 
         if (!s->bus)
                 return 0;
-        r = sd_bus_call_method(s->bus, "org.krata.Console1", "/org/krata/console1", "org.krata.Console1",
+        r = sd_bus_call_method(s->bus, CONSOLE_BUS_NAME, CONSOLE_PATH, CONSOLE_INTERFACE,
                                "RegisterZone", &error, NULL, "su", s->spec->name, s->domid);
         if (r < 0) {
                 log_notice("Zone %s: console not handed to krata-consoled: %s", s->spec->name,
@@ -365,7 +360,7 @@ int console_register(Supervisor *s) {
 void console_unregister(Supervisor *s) {
         if (!s->console_registered || !s->bus)
                 return;
-        (void) sd_bus_call_method(s->bus, "org.krata.Console1", "/org/krata/console1", "org.krata.Console1",
+        (void) sd_bus_call_method(s->bus, CONSOLE_BUS_NAME, CONSOLE_PATH, CONSOLE_INTERFACE,
                                   "UnregisterZone", NULL, NULL, "s", s->spec->name);
         s->console_registered = false;
 }
@@ -411,7 +406,7 @@ static int read_network(Supervisor *s, sd_bus_message *reply) {
                         r = sd_bus_message_read(reply, "v", "u", &u);
                         if (r >= 0)
                                 a->prefix = u;
-                } else if (streq(key, "dns") && streq(contents, "as")) {
+                } else if (streq(key, NET_REPLY_DNS) && streq(contents, "as")) {
                         r = sd_bus_message_enter_container(reply, 'v', "as");
                         if (r >= 0) {
                                 strv_free(s->network.dns);
@@ -446,8 +441,8 @@ int network_attach(Supervisor *s) {
         if (!s->bus)
                 return 0;
         snprintf(ifname, sizeof ifname, "vif%u.0", s->domid);
-        r = sd_bus_message_new_method_call(s->bus, &m, "org.krata.Network1", "/org/krata/network1",
-                                           "org.krata.Network1", "AttachZone");
+        r = sd_bus_message_new_method_call(s->bus, &m, NETWORK_BUS_NAME, NETWORK_PATH,
+                                           NETWORK_INTERFACE, "AttachZone");
         if (r >= 0)
                 r = sd_bus_message_append(m, "ss", s->spec->name, ifname);
         if (r >= 0)
@@ -455,7 +450,7 @@ int network_attach(Supervisor *s) {
         if (r >= 0 && s->spec->n_ports > 0) {
                 r = sd_bus_message_open_container(m, 'e', "sv");
                 if (r >= 0)
-                        r = sd_bus_message_append(m, "s", "port-forwards");
+                        r = sd_bus_message_append(m, "s", NET_OPT_PORT_FORWARDS);
                 if (r >= 0)
                         r = sd_bus_message_open_container(m, 'v', "a(sqq)");
                 if (r >= 0)
@@ -488,7 +483,7 @@ int network_attach(Supervisor *s) {
 void network_detach(Supervisor *s) {
         if (!s->network_attached || !s->bus)
                 return;
-        (void) sd_bus_call_method(s->bus, "org.krata.Network1", "/org/krata/network1", "org.krata.Network1",
+        (void) sd_bus_call_method(s->bus, NETWORK_BUS_NAME, NETWORK_PATH, NETWORK_INTERFACE,
                                   "DetachZone", NULL, NULL, "s", s->spec->name);
         s->network_attached = false;
 }
@@ -499,7 +494,7 @@ int zoned_register(Supervisor *s) {
 
         if (!s->bus)
                 return 0;
-        r = sd_bus_call_method(s->bus, "org.krata.Zones1", "/org/krata/zones1", "org.krata.Zones1",
+        r = sd_bus_call_method(s->bus, ZONES_BUS_NAME, ZONES_PATH, ZONES_INTERFACE,
                                "RegisterSupervisor", &error, NULL, "ssu", s->spec->name, s->uuid, (uint32_t) getpid());
         if (r < 0)
                 log_notice("Zone %s: not registered with krata-zoned: %s", s->spec->name, bus_error_message(&error, r));
@@ -515,7 +510,7 @@ int peers_report(Supervisor *s, const char *status_text) {
 
         if (!s->bus)
                 return 0;
-        r = sd_bus_message_new_method_call(s->bus, &m, "org.krata.Zones1", "/org/krata/zones1", "org.krata.Zones1",
+        r = sd_bus_message_new_method_call(s->bus, &m, ZONES_BUS_NAME, ZONES_PATH, ZONES_INTERFACE,
                                            "ReportState");
         if (r < 0)
                 return r;
@@ -524,18 +519,18 @@ int peers_report(Supervisor *s, const char *status_text) {
                 r = sd_bus_message_open_container(m, 'a', "{sv}");
         if (r >= 0)
                 r = sd_bus_message_append(m, "{sv}{sv}{sv}{sv}{sv}{sv}{sv}{sv}",
-                                          "state", "s", zone_state_to_string(rec->state),
-                                          "domid", "u", (uint32_t) (rec->domid > 0 ? rec->domid : 0),
-                                          "exit-status", "i", (int32_t) rec->exit_status,
-                                          "error", "s", strempty(rec->error),
-                                          "result", "s", strempty(s->result),
-                                          "status", "s", strempty(status_text),
-                                          "image-digest", "s", strempty(rec->image_digest),
-                                          "kernel", "s", strempty(rec->kernel));
+                                          REPORT_STATE, "s", zone_state_to_string(rec->state),
+                                          REPORT_DOMID, "u", (uint32_t) (rec->domid > 0 ? rec->domid : 0),
+                                          REPORT_EXIT_STATUS, "i", (int32_t) rec->exit_status,
+                                          REPORT_ERROR, "s", strempty(rec->error),
+                                          REPORT_RESULT, "s", strempty(s->result),
+                                          REPORT_STATUS, "s", strempty(status_text),
+                                          REPORT_IMAGE_DIGEST, "s", strempty(rec->image_digest),
+                                          REPORT_KERNEL, "s", strempty(rec->kernel));
         if (r >= 0)
                 r = sd_bus_message_open_container(m, 'e', "sv");
         if (r >= 0)
-                r = sd_bus_message_append(m, "s", "addresses");
+                r = sd_bus_message_append(m, "s", REPORT_ADDRESSES);
         if (r >= 0)
                 r = sd_bus_message_open_container(m, 'v', "as");
         if (r >= 0)

@@ -144,7 +144,7 @@ int main(int argc, char *argv[]) {
         if (r >= 0)
                 r = sd_bus_add_node_enumerator(m.bus, NULL, ZONE_PATH_PREFIX, zone_node_enumerator, &m);
         if (r >= 0)
-                r = sd_bus_add_object_manager(m.bus, NULL, "/org/krata");
+                r = sd_bus_add_object_manager(m.bus, NULL, KRATA_OBJECT_MANAGER_PATH);
         if (r < 0) {
                 log_error_errno(r, "Failed to register objects: %m");
                 goto finish;

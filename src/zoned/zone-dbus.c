@@ -125,7 +125,7 @@ static int method_zone(sd_bus_message *msg, void *userdata, sd_bus_error *error)
         const char *member = sd_bus_message_get_member(msg);
         int r;
 
-        r = bus_verify_polkit_async(msg, ZONE_MANAGE_ACTION, &z->manager->polkit, error);
+        r = bus_verify_polkit_async(msg, POLKIT_ACTION_ZONE_MANAGE, &z->manager->polkit, error);
         if (r <= 0)
                 return r < 0 ? r : 1;
         if (streq(member, "Stop"))

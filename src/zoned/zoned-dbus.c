@@ -7,16 +7,12 @@
 #include <unistd.h>
 #include <systemd/sd-id128.h>
 
+#include "time-util.h"
 #include "bus-polkit.h"
 #include "log.h"
 #include "string-util.h"
 #include "zoned.h"
 
-static uint64_t now_usec(void) {
-        struct timespec ts;
-        clock_gettime(CLOCK_REALTIME, &ts);
-        return (uint64_t) ts.tv_sec * 1000000ULL + (uint64_t) ts.tv_nsec / 1000ULL;
-}
 
 static int reply_find_error(sd_bus_message *m, int r, const char *id) {
         if (r == -ENOTUNIQ)
@@ -66,16 +62,16 @@ static int read_options(sd_bus_message *m, ZoneSpec *s, bool *start, sd_bus_erro
 #define VARIANT(sig) do { r = sd_bus_message_enter_container(m, 'v', sig); \
                 if (r < 0) return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, \
                                                     "Option '%s' must have type %s.", key, sig); } while (0)
-                if (streq(key, "memory")) {
+                if (streq(key, ZONE_OPT_MEMORY)) {
                         VARIANT("t");
                         r = sd_bus_message_read(m, "t", &s->memory);
-                } else if (streq(key, "vcpus")) {
+                } else if (streq(key, ZONE_OPT_VCPUS)) {
                         VARIANT("u");
                         r = sd_bus_message_read(m, "u", &s->vcpus);
-                } else if (streq(key, "kernel") || streq(key, "working-directory") || streq(key, "user")) {
+                } else if (streq(key, ZONE_OPT_KERNEL) || streq(key, ZONE_OPT_WORKING_DIRECTORY) || streq(key, ZONE_OPT_USER)) {
                         const char *v;
-                        char **dest = streq(key, "kernel") ? &s->kernel :
-                                      streq(key, "user") ? &s->user : &s->working_directory;
+                        char **dest = streq(key, ZONE_OPT_KERNEL) ? &s->kernel :
+                                      streq(key, ZONE_OPT_USER) ? &s->user : &s->working_directory;
                         VARIANT("s");
                         r = sd_bus_message_read(m, "s", &v);
                         if (r >= 0 && !isempty(v)) {
@@ -84,16 +80,16 @@ static int read_options(sd_bus_message *m, ZoneSpec *s, bool *start, sd_bus_erro
                                 if (!*dest)
                                         return -ENOMEM;
                         }
-                } else if (streq(key, "command") || streq(key, "environment")) {
+                } else if (streq(key, ZONE_OPT_COMMAND) || streq(key, ZONE_OPT_ENVIRONMENT)) {
                         char **l = NULL;
                         VARIANT("as");
                         r = read_strv(m, &l);
                         if (r >= 0) {
-                                char ***dest = streq(key, "command") ? &s->command : &s->environment;
+                                char ***dest = streq(key, ZONE_OPT_COMMAND) ? &s->command : &s->environment;
                                 strv_free(*dest);
                                 *dest = l;
                         }
-                } else if (streq(key, "ports")) {
+                } else if (streq(key, ZONE_OPT_PORTS)) {
                         _cleanup_strv_free_ char **l = NULL;
                         VARIANT("as");
                         r = read_strv(m, &l);
@@ -110,13 +106,13 @@ static int read_options(sd_bus_message *m, ZoneSpec *s, bool *start, sd_bus_erro
                                                                  "Port '%s' is not HOST:ZONE[/tcp|/udp].", *p);
                                 s->n_ports++;
                         }
-                } else if (streq(key, "tty") || streq(key, "auto-remove") || streq(key, "start")) {
+                } else if (streq(key, ZONE_OPT_TTY) || streq(key, ZONE_OPT_AUTO_REMOVE) || streq(key, ZONE_OPT_START)) {
                         int b;
                         VARIANT("b");
                         r = sd_bus_message_read(m, "b", &b);
-                        if (streq(key, "tty"))
+                        if (streq(key, ZONE_OPT_TTY))
                                 s->tty = b;
-                        else if (streq(key, "auto-remove"))
+                        else if (streq(key, ZONE_OPT_AUTO_REMOVE))
                                 s->auto_remove = b;
                         else
                                 *start = b;
@@ -161,7 +157,7 @@ int manager_create_zone(Manager *m, ZoneSpec *spec, bool start, Zone **ret, sd_b
                 if (!spec->uuid)
                         return -ENOMEM;
         }
-        spec->created = now_usec();
+        spec->created = now(CLOCK_REALTIME);
         path = zone_spec_path(source, spec->name);
         if (!path)
                 return -ENOMEM;
@@ -194,7 +190,7 @@ static int method_create_zone(sd_bus_message *msg, void *userdata, sd_bus_error 
         int r;
 
         /* Authorize first: a re-dispatched call must find its arguments unread. */
-        r = bus_verify_polkit_async(msg, ZONE_MANAGE_ACTION, &m->polkit, error);
+        r = bus_verify_polkit_async(msg, POLKIT_ACTION_ZONE_MANAGE, &m->polkit, error);
         if (r <= 0)
                 return r < 0 ? r : 1;
         r = sd_bus_message_read(msg, "ss", &name, &image);
@@ -284,7 +280,7 @@ static int method_start_zone(sd_bus_message *msg, void *userdata, sd_bus_error *
         Zone *z;
         int r;
 
-        r = bus_verify_polkit_async(msg, ZONE_MANAGE_ACTION, &m->polkit, error);
+        r = bus_verify_polkit_async(msg, POLKIT_ACTION_ZONE_MANAGE, &m->polkit, error);
         if (r <= 0)
                 return r < 0 ? r : 1;
         r = sd_bus_message_read(msg, "s", &id);
@@ -307,7 +303,7 @@ static int method_zone_op(sd_bus_message *msg, void *userdata, sd_bus_error *err
         Zone *z;
         int r;
 
-        r = bus_verify_polkit_async(msg, ZONE_MANAGE_ACTION, &m->polkit, error);
+        r = bus_verify_polkit_async(msg, POLKIT_ACTION_ZONE_MANAGE, &m->polkit, error);
         if (r <= 0)
                 return r < 0 ? r : 1;
         r = sd_bus_message_read(msg, "s", &id);
@@ -437,7 +433,7 @@ static int method_report_state(sd_bus_message *msg, void *userdata, sd_bus_error
                 r = sd_bus_message_read(msg, "s", &key);
                 if (r < 0)
                         return r;
-                if (streq(key, "state")) {
+                if (streq(key, REPORT_STATE)) {
                         ZoneState st;
                         r = sd_bus_message_read(msg, "v", "s", &s);
                         if (r < 0)
@@ -446,28 +442,28 @@ static int method_report_state(sd_bus_message *msg, void *userdata, sd_bus_error
                         if (st < 0)
                                 return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Unknown state '%s'.", s);
                         (void) zone_set_state(z, st);
-                } else if (streq(key, "domid")) {
+                } else if (streq(key, REPORT_DOMID)) {
                         r = sd_bus_message_read(msg, "v", "u", &u);
                         if (r >= 0 && u != z->domid) {
                                 z->domid = u;
                                 zone_emit_changed(z, "DomainId", NULL);
                         }
-                } else if (streq(key, "exit-status")) {
+                } else if (streq(key, REPORT_EXIT_STATUS)) {
                         r = sd_bus_message_read(msg, "v", "i", &i);
                         if (r >= 0 && i != z->exit_status) {
                                 z->exit_status = i;
                                 zone_emit_changed(z, "ExitStatus", NULL);
                         }
-                } else if (streq(key, "error") || streq(key, "result") || streq(key, "status") ||
-                           streq(key, "image-digest") || streq(key, "kernel")) {
-                        char **dest = streq(key, "error") ? &z->error :
-                                      streq(key, "result") ? &z->result :
-                                      streq(key, "status") ? &z->status :
-                                      streq(key, "kernel") ? &z->kernel : &z->image_digest;
-                        const char *prop = streq(key, "error") ? "Error" :
-                                           streq(key, "result") ? "Result" :
-                                           streq(key, "status") ? "Status" :
-                                           streq(key, "kernel") ? "Kernel" : "ImageDigest";
+                } else if (streq(key, REPORT_ERROR) || streq(key, REPORT_RESULT) || streq(key, REPORT_STATUS) ||
+                           streq(key, REPORT_IMAGE_DIGEST) || streq(key, REPORT_KERNEL)) {
+                        char **dest = streq(key, REPORT_ERROR) ? &z->error :
+                                      streq(key, REPORT_RESULT) ? &z->result :
+                                      streq(key, REPORT_STATUS) ? &z->status :
+                                      streq(key, REPORT_KERNEL) ? &z->kernel : &z->image_digest;
+                        const char *prop = streq(key, REPORT_ERROR) ? "Error" :
+                                           streq(key, REPORT_RESULT) ? "Result" :
+                                           streq(key, REPORT_STATUS) ? "Status" :
+                                           streq(key, REPORT_KERNEL) ? "Kernel" : "ImageDigest";
                         r = sd_bus_message_read(msg, "v", "s", &s);
                         if (r < 0)
                                 return r;
@@ -480,7 +476,7 @@ static int method_report_state(sd_bus_message *msg, void *userdata, sd_bus_error
                                         return -ENOMEM;
                                 zone_emit_changed(z, prop, NULL);
                         }
-                } else if (streq(key, "addresses")) {
+                } else if (streq(key, REPORT_ADDRESSES)) {
                         char **l = NULL;
                         r = sd_bus_message_enter_container(msg, 'v', "as");
                         if (r >= 0)

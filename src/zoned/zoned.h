@@ -10,11 +10,6 @@
 #include "zone-file.h"
 #include "zone-state.h"
 
-#define ZONES_BUS_NAME "org.krata.Zones1"
-#define ZONES_PATH "/org/krata/zones1"
-#define ZONES_INTERFACE "org.krata.Zones1"
-#define ZONE_PATH_PREFIX "/org/krata/zone"
-#define ZONE_INTERFACE "org.krata.Zone1"
 
 typedef struct Manager Manager;
 typedef struct Zone Zone;
@@ -37,7 +32,6 @@ struct Manager {
         PolkitRegistry *polkit;
 };
 
-#define ZONE_MANAGE_ACTION "org.krata.zone.manage"
 
 struct Zone {
         Manager *manager;
