@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include <arpa/inet.h>
+#include <assert.h>
 #include <errno.h>
 #include <stdlib.h>
 
@@ -262,12 +263,13 @@ static const sd_bus_vtable network_vtable[] = {
         SD_BUS_VTABLE_END,
 };
 
-int manager_bus_register(Manager *m) {
+int manager_add_bus_objects(Manager *m, sd_bus *bus) {
         int r;
 
-        r = bus_connect_system(&m->bus);
-        if (r < 0)
-                return r;
+        assert(m);
+        assert(bus);
+
+        m->bus = bus;
         r = sd_bus_add_object_vtable(m->bus, NULL, NETWORK_PATH, NETWORK_INTERFACE, network_vtable, m);
         if (r < 0)
                 return log_error_errno(r, "Failed to register %s: %m", NETWORK_PATH);

@@ -3,5 +3,5 @@
 
 #include "networkd-manager.h"
 
-
-int manager_bus_register(Manager *m);
+/* Registers org.krata.Network1 on bus (borrowed, as the manager's loop). */
+int manager_add_bus_objects(Manager *m, sd_bus *bus);

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include <arpa/inet.h>
+#include <assert.h>
 #include <errno.h>
 #include <net/if.h>
 #include <stdlib.h>
@@ -40,6 +41,7 @@ Attachment *manager_find_forward(Manager *m, ForwardProtocol proto, uint16_t hos
 }
 
 bool manager_is_idle(Manager *m) {
+        assert(m);
         return !m->attachments && polkit_registry_busy(m->polkit) <= 0;
 }
 
@@ -301,14 +303,18 @@ int manager_detach(Manager *m, const char *zone) {
         return 0;
 }
 
-int manager_new(Manager **ret) {
+int manager_new(sd_event *event, Manager **ret) {
         _cleanup_free_ char *cfg = NULL;
         Manager *m;
         int r;
 
+        assert(event);
+        assert(ret);
+
         m = calloc(1, sizeof *m);
         if (!m)
                 return log_oom();
+        m->event = event;
         network_config_init(&m->config);
 
         cfg = krata_config_path(NETWORKD_CONFIG_FILE);
@@ -321,8 +327,6 @@ int manager_new(Manager **ret) {
         if (r >= 0)
                 r = address_pool_init(&m->pool, m->config.prefix4, m->config.prefixlen4,
                                       &m->config.prefix6, m->config.prefixlen6);
-        if (r >= 0)
-                r = sd_event_default(&m->event);
         if (r < 0) {
                 manager_free(m);
                 return r;
@@ -358,8 +362,5 @@ Manager *manager_free(Manager *m) {
         network_config_done(&m->config);
         free(m->state_path);
         polkit_registry_free(m->polkit);
-        sd_bus_flush_close_unref(m->bus);
-        sd_event_unref(m->event);
-        free(m);
-        return NULL;
+        return mfree(m);
 }

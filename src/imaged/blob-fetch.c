@@ -12,6 +12,7 @@
 #include "blob-fetch.h"
 #include "fs-util.h"
 #include "log.h"
+#include "sha256.h"
 #include "string-util.h"
 
 void blob_fetch_done(BlobFetch *b) {
@@ -165,9 +166,7 @@ static int blob_open(BlobFetch *b) {
 /* Called when an attempt ended: 1 = retry, 0 = done (verified and renamed), <0 = failed. */
 static int blob_finish(FetchState *s, BlobFetch *b, CURLcode code) {
         Registry *r = s->r;
-        unsigned char md[32];
-        unsigned len = 0;
-        char hex[65], buf[256];
+        char hex[SHA256_HEX_SIZE], buf[256];
 
         if (code == CURLE_ABORTED_BY_CALLBACK && r->cancel && atomic_load(r->cancel))
                 return registry_error(r, -ECANCELED, "canceled");
@@ -209,10 +208,8 @@ static int blob_finish(FetchState *s, BlobFetch *b, CURLcode code) {
         if (b->received != b->desc->size)
                 return registry_error(r, -EBADMSG, "blob %s from %s is truncated: %" PRIu64 " of %" PRIu64 " bytes",
                                       b->desc->digest, r->registry, b->received, b->desc->size);
-        if (!EVP_DigestFinal_ex(b->sha, md, &len) || len != 32)
+        if (sha256_final_hex(b->sha, hex) < 0)
                 return -EIO;
-        for (unsigned i = 0; i < 32; i++)
-                sprintf(hex + 2 * i, "%02x", md[i]);
         if (!streq(hex, b->desc->digest + strlen("sha256:")))
                 return registry_error(r, -EBADMSG, "blob %s from %s: digest mismatch, content is sha256:%s",
                                       b->desc->digest, r->registry, hex);

@@ -1,6 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include <errno.h>
-#include <openssl/evp.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -15,26 +14,21 @@
 #include "log.h"
 #include "manifest.h"
 #include "registry.h"
+#include "sha256.h"
 #include "string-util.h"
 
 #define TOKEN_RESPONSE_MAX (1024u * 1024u)
 #define ERROR_BODY_MAX (64u * 1024u)
 
-int sha256_digest(const void *data, size_t size, char **ret) {
-        unsigned char md[32];
-        unsigned len = 0;
-        char *s;
+static int sha256_digest(const void *data, size_t size, char **ret) {
+        char hex[SHA256_HEX_SIZE];
+        int r;
 
-        if (!EVP_Digest(data, size, md, &len, EVP_sha256(), NULL) || len != 32)
-                return -EIO;
-        s = malloc(7 + 64 + 1);
-        if (!s)
-                return -ENOMEM;
-        memcpy(s, "sha256:", 7);
-        for (unsigned i = 0; i < 32; i++)
-                sprintf(s + 7 + 2 * i, "%02x", md[i]);
-        *ret = s;
-        return 0;
+        r = sha256_buffer(data, size, hex);
+        if (r < 0)
+                return r;
+        *ret = strjoin("sha256:", hex);
+        return *ret ? 0 : -ENOMEM;
 }
 
 /* Authorization headers that worked, per registry and repository, shared by

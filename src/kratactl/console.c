@@ -263,9 +263,9 @@ int verb_zone_attach(int argc, char *argv[]) {
                 log_error("'zone attach' takes one zone name.");
                 return EXIT_USAGE;
         }
-        r = bus_connect_system(&bus);
-        if (r < 0)
-                return EXIT_UNAVAILABLE;
+        r = connect_bus(&bus);
+        if (r != EXIT_OK)
+                return r;
         /* With history, output comes from FollowLog (scrollback, then live,
          * no gap) and OpenConsole's fd only carries input; the daemon never
          * waits for a reader, so leaving its output unread costs nothing. */
@@ -355,9 +355,9 @@ int verb_zone_logs(int argc, char *argv[]) {
                 return EXIT_USAGE;
         }
         signal(SIGPIPE, SIG_IGN);
-        r = bus_connect_system(&bus);
-        if (r < 0)
-                return EXIT_UNAVAILABLE;
+        r = connect_bus(&bus);
+        if (r != EXIT_OK)
+                return r;
         r = follow ? follow_log(bus, argv[optind]) : print_log(bus, argv[optind]);
         return r < 0 ? exit_code_from_errno(r) : EXIT_OK;
 }
