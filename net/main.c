@@ -9,15 +9,11 @@ static int networkd_init(Service *s) {
         Manager *m;
         int r;
 
-        r = manager_new(s->event, &m);
+        r = manager_new(s->event, s->bus, &m);
         if (r < 0)
                 return r;
         s->userdata = m;
         return manager_startup(m);
-}
-
-static int networkd_add_objects(Service *s) {
-        return manager_add_bus_objects(s->userdata, s->bus);
 }
 
 static bool networkd_is_idle(void *userdata) {
@@ -35,7 +31,9 @@ static const ServiceDefinition networkd = {
         .environment_help = "Settings: networkd.conf in $KRATA_CONFIG_DIR. See krata-networkd(8).",
         .ready_status = "Serving zone networks.",
         .init = networkd_init,
-        .add_objects = networkd_add_objects,
+        .object_path = NETWORK_PATH,
+        .interface = NETWORK_INTERFACE,
+        .vtable = network_vtable,
         .is_idle = networkd_is_idle,
         .done = networkd_done,
 };

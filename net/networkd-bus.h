@@ -3,5 +3,5 @@
 
 #include "networkd-manager.h"
 
-/* Registers org.krata.Network1 on bus (borrowed, as the manager's loop). */
-int manager_add_bus_objects(Manager *m, sd_bus *bus);
+/* org.krata.Network1 at NETWORK_PATH, userdata the Manager. */
+extern const sd_bus_vtable network_vtable[];

@@ -303,18 +303,20 @@ int manager_detach(Manager *m, const char *zone) {
         return 0;
 }
 
-int manager_new(sd_event *event, Manager **ret) {
+int manager_new(sd_event *event, sd_bus *bus, Manager **ret) {
         _cleanup_free_ char *cfg = NULL;
         Manager *m;
         int r;
 
         assert(event);
+        assert(bus);
         assert(ret);
 
         m = calloc(1, sizeof *m);
         if (!m)
                 return log_oom();
         m->event = event;
+        m->bus = bus;
         network_config_init(&m->config);
 
         cfg = krata_config_path(NETWORKD_CONFIG_FILE);

@@ -24,7 +24,7 @@ struct Manager {
         char *state_path;
 };
 
-int manager_new(sd_event *event, Manager **ret);
+int manager_new(sd_event *event, sd_bus *bus, Manager **ret);
 Manager *manager_free(Manager *m);
 int manager_startup(Manager *m);
 

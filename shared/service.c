@@ -120,15 +120,20 @@ static int service_run(const ServiceDefinition *def, Service *s) {
         if (r < 0)
                 return r;
 
-        r = def->init(s);
-        if (r < 0)
-                return r;
         r = bus_connect_system(&s->bus);
         if (r < 0)
                 return r;
-        r = def->add_objects(s);
+        r = def->init(s);
         if (r < 0)
                 return r;
+        r = sd_bus_add_object_vtable(s->bus, NULL, def->object_path, def->interface, def->vtable, s->userdata);
+        if (r < 0)
+                return log_error_errno(r, "Failed to register %s: %m", def->object_path);
+        if (def->add_objects) {
+                r = def->add_objects(s);
+                if (r < 0)
+                        return r;
+        }
 
         (void) sd_notifyf(false, "READY=1\nSTATUS=%s", def->ready_status);
         r = bus_run_service(s->event, s->bus, def->bus_name, s->idle_usec, def->is_idle, s->userdata);
@@ -142,7 +147,8 @@ int service_main(const ServiceDefinition *def, int argc, char *argv[]) {
 
         assert(def);
         assert(def->name && def->bus_name && def->summary && def->ready_status);
-        assert(def->init && def->add_objects && def->is_idle && def->done);
+        assert(def->object_path && def->interface && def->vtable);
+        assert(def->init && def->is_idle && def->done);
 
         log_setup(def->name);
         r = def->parse_environment ? def->parse_environment() : 0;

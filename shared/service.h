@@ -15,12 +15,12 @@
  * --version, --log-level=LEVEL and the daemon's own; no positional
  * arguments); the krata error names; SIGTERM and SIGINT (and SIGCHLD with
  * watch_children) blocked before any thread exists, SIGPIPE ignored; the
- * sd-event loop, which SIGTERM and SIGINT end; init(); the system bus;
- * add_objects(); the bus name; READY=1 with STATUS=ready_status; the loop,
- * until a signal, or until idle_usec pass without an event while is_idle()
- * says the daemon holds nothing (the name is released first, so the next
- * caller activates a fresh instance); STOPPING=1; done(); the bus is flushed
- * and closed.
+ * sd-event loop, which SIGTERM and SIGINT end; the system bus; init(); the
+ * vtable at object_path; add_objects(); the bus name; READY=1 with
+ * STATUS=ready_status; the loop, until a signal, or until idle_usec pass
+ * without an event while is_idle() says the daemon holds nothing (the name
+ * is released first, so the next caller activates a fresh instance);
+ * STOPPING=1; done(); the bus is flushed and closed.
  *
  * Exit status: SERVICE_EXIT_SUCCESS (also after --help and --version),
  * SERVICE_EXIT_FAILURE, SERVICE_EXIT_USAGE (a bad option, argument or
@@ -39,7 +39,7 @@ enum {
 
 typedef struct Service {
         sd_event *event;
-        sd_bus *bus;         /* connected after init(), before add_objects() */
+        sd_bus *bus;         /* connected before init() */
         uint64_t idle_usec;  /* SERVICE_IDLE_USEC_DEFAULT; init() may change it; UINT64_MAX: never exit */
         void *userdata;      /* set by init(), passed to is_idle() and done() */
 } Service;
@@ -57,11 +57,16 @@ typedef struct ServiceDefinition {
         int (*parse_option)(int option, const char *arg);
         bool watch_children;           /* blocks SIGCHLD too, for sd_event_add_child() */
         const char *ready_status;      /* STATUS= sent with READY=1 (mandatory) */
-        /* The loop exists, the bus does not yet: allocate the daemon's state
-         * into s->userdata, which done() frees whatever fails later. */
+        /* The loop and the bus exist, the bus name is not taken yet:
+         * allocate the daemon's state into s->userdata, which done() frees
+         * whatever fails later. */
         int (*init)(Service *s);
-        /* The bus is connected and its name not yet requested: register the
-         * objects (and anything that needs the bus before callers come). */
+        /* The daemon's main object: vtable at object_path (interface), with
+         * s->userdata as its userdata. */
+        const char *object_path;
+        const char *interface;
+        const sd_bus_vtable *vtable;
+        /* More objects, or anything that needs them before callers come; NULL: none. */
         int (*add_objects)(Service *s);
         /* True when the daemon holds nothing a restart would lose. */
         bool (*is_idle)(void *userdata);

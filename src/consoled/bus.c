@@ -1,5 +1,4 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-#include <assert.h>
 #include <errno.h>
 #include <inttypes.h>
 
@@ -196,7 +195,7 @@ static int method_resize(sd_bus_message *msg, void *userdata, sd_bus_error *erro
  * org.krata.zone.manage, everything that reads or writes a console is
  * org.krata.console.attach (a console is as good as a root shell in the
  * zone), ListZones is open to all. */
-static const sd_bus_vtable console_vtable[] = {
+const sd_bus_vtable console_vtable[] = {
         SD_BUS_VTABLE_START(0),
         SD_BUS_METHOD_WITH_ARGS("RegisterZone", SD_BUS_ARGS("s", name, "u", domid), SD_BUS_NO_RESULT,
                                 method_register_zone, SD_BUS_VTABLE_UNPRIVILEGED),
@@ -214,16 +213,3 @@ static const sd_bus_vtable console_vtable[] = {
                                 method_resize, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_VTABLE_END,
 };
-
-int manager_add_bus_objects(Manager *m, sd_bus *bus) {
-        int r;
-
-        assert(m);
-        assert(bus);
-
-        m->bus = bus;
-        r = sd_bus_add_object_vtable(m->bus, NULL, CONSOLE_PATH, CONSOLE_INTERFACE, console_vtable, m);
-        if (r < 0)
-                return log_error_errno(r, "Failed to register %s: %m", CONSOLE_PATH);
-        return 0;
-}

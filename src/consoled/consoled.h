@@ -80,7 +80,7 @@ struct Console {
 };
 
 /* manager.c: the daemon's state (its loop and bus are the Service's) */
-int manager_new(sd_event *event, size_t scrollback_size, bool journal, Manager **ret);
+int manager_new(sd_event *event, sd_bus *bus, size_t scrollback_size, bool journal, Manager **ret);
 Manager *manager_free(Manager *m);
 bool manager_is_idle(Manager *m);
 Console *manager_find_console(Manager *m, const char *name);
@@ -93,5 +93,5 @@ int console_open_client(Console *con, bool write, bool replay, int *ret_fd);
 int console_set_winsize(Console *con, unsigned rows, unsigned cols);
 const char *console_state(const Console *con);
 
-/* bus.c */
-int manager_add_bus_objects(Manager *m, sd_bus *bus);
+/* bus.c: org.krata.Console1 at CONSOLE_PATH, userdata the Manager */
+extern const sd_bus_vtable console_vtable[];

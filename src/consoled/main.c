@@ -69,16 +69,12 @@ static int consoled_init(Service *s) {
         Manager *m;
         int r;
 
-        r = manager_new(s->event, (size_t) arg_scrollback, arg_journal, &m);
+        r = manager_new(s->event, s->bus, (size_t) arg_scrollback, arg_journal, &m);
         if (r < 0)
                 return r;
         s->userdata = m;
         s->idle_usec = arg_idle_usec;
         return 0;
-}
-
-static int consoled_add_objects(Service *s) {
-        return manager_add_bus_objects(s->userdata, s->bus);
 }
 
 static bool consoled_is_idle(void *userdata) {
@@ -110,7 +106,9 @@ static const ServiceDefinition consoled = {
         .parse_option = parse_option,
         .ready_status = "Serving consoles.",
         .init = consoled_init,
-        .add_objects = consoled_add_objects,
+        .object_path = CONSOLE_PATH,
+        .interface = CONSOLE_INTERFACE,
+        .vtable = console_vtable,
         .is_idle = consoled_is_idle,
         .done = consoled_done,
 };

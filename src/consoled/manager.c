@@ -6,18 +6,20 @@
 #include "log.h"
 #include "string-util.h"
 
-int manager_new(sd_event *event, size_t scrollback_size, bool journal, Manager **ret) {
+int manager_new(sd_event *event, sd_bus *bus, size_t scrollback_size, bool journal, Manager **ret) {
         Manager *m;
         uint64_t now = 0;
         int r;
 
         assert(event);
+        assert(bus);
         assert(ret);
 
         m = calloc(1, sizeof *m);
         if (!m)
                 return log_oom();
         m->event = event;
+        m->bus = bus;
         m->scrollback_size = scrollback_size;
         m->journal = journal;
         r = backend_new(&m->backend);

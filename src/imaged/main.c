@@ -11,16 +11,12 @@ static int imaged_init(Service *s) {
         Manager *m;
         int r;
 
-        r = manager_new(s->event, &m);
+        r = manager_new(s->event, s->bus, &m);
         if (r < 0)
                 return r;
         s->userdata = m;
         s->idle_usec = m->config.idle_exit_sec * USEC_PER_SEC;
         return store_init();
-}
-
-static int imaged_add_objects(Service *s) {
-        return manager_add_bus_objects(s->userdata, s->bus);
 }
 
 static bool imaged_is_idle(void *userdata) {
@@ -39,7 +35,9 @@ static const ServiceDefinition imaged = {
         .environment_help = "Settings: imaged.conf in $KRATA_CONFIG_DIR. See krata-imaged(8).",
         .ready_status = "Idle.",
         .init = imaged_init,
-        .add_objects = imaged_add_objects,
+        .object_path = IMAGES_PATH,
+        .interface = IMAGES_INTERFACE,
+        .vtable = manager_vtable,
         .is_idle = imaged_is_idle,
         .done = imaged_done,
 };

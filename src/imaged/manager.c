@@ -13,17 +13,19 @@
 #include "string-util.h"
 #include "transfer.h"
 
-int manager_new(sd_event *event, Manager **ret) {
+int manager_new(sd_event *event, sd_bus *bus, Manager **ret) {
         _cleanup_(manager_freep) Manager *m = NULL;
         int r;
 
         assert(event);
+        assert(bus);
         assert(ret);
 
         m = calloc(1, sizeof *m);
         if (!m)
                 return log_oom();
         m->event = event;
+        m->bus = bus;
         imaged_config_init(&m->config);
         /* Before any worker thread exists (libcurl's rule). */
         if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
@@ -48,19 +50,6 @@ Manager *manager_free(Manager *m) {
         if (m->curl_initialized)
                 curl_global_cleanup();
         return mfree(m);
-}
-
-int manager_add_bus_objects(Manager *m, sd_bus *bus) {
-        int r;
-
-        assert(m);
-        assert(bus);
-
-        m->bus = bus;
-        r = sd_bus_add_object_vtable(m->bus, NULL, IMAGES_PATH, IMAGES_INTERFACE, manager_vtable, m);
-        if (r < 0)
-                return log_error_errno(r, "Failed to register %s: %m", IMAGES_PATH);
-        return 0;
 }
 
 bool manager_is_idle(Manager *m) {

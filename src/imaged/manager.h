@@ -23,10 +23,9 @@ typedef struct Manager {
         bool curl_initialized;
 } Manager;
 
-int manager_new(sd_event *event, Manager **ret);
+int manager_new(sd_event *event, sd_bus *bus, Manager **ret);
 Manager *manager_free(Manager *m);
 DEFINE_TRIVIAL_CLEANUP_FUNC(Manager *, manager_free);
-int manager_add_bus_objects(Manager *m, sd_bus *bus);
 bool manager_is_idle(Manager *m);
 void manager_update_status(Manager *m);
 

@@ -66,23 +66,20 @@ static int zoned_init(Service *s) {
         if (!m)
                 return log_oom();
         m->event = s->event;
+        m->bus = s->bus;
         s->userdata = m;
         s->idle_usec = arg_idle_usec;
+        m->use_systemd = want_systemd(m->bus);
+        log_info("Supervisors are started %s.", m->use_systemd ? "as krata-zone@.service units" : "as our own children");
         return 0;
 }
 
+/* The zone objects, then the state rebuilt before the first caller comes. */
 static int zoned_add_objects(Service *s) {
         Manager *m = s->userdata;
         int r;
 
-        m->bus = s->bus;
-        m->use_systemd = want_systemd(m->bus);
-        log_info("Supervisors are started %s.", m->use_systemd ? "as krata-zone@.service units" : "as our own children");
-
-        r = sd_bus_add_object_vtable(m->bus, NULL, ZONES_PATH, ZONES_INTERFACE, manager_vtable, m);
-        if (r >= 0)
-                r = sd_bus_add_fallback_vtable(m->bus, NULL, ZONE_PATH_PREFIX, ZONE_INTERFACE, zone_vtable,
-                                               zone_object_find, m);
+        r = sd_bus_add_fallback_vtable(m->bus, NULL, ZONE_PATH_PREFIX, ZONE_INTERFACE, zone_vtable, zone_object_find, m);
         if (r >= 0)
                 r = sd_bus_add_node_enumerator(m->bus, NULL, ZONE_PATH_PREFIX, zone_node_enumerator, m);
         if (r >= 0)
@@ -116,6 +113,9 @@ static const ServiceDefinition zoned = {
         .watch_children = true,
         .ready_status = "Serving zones.",
         .init = zoned_init,
+        .object_path = ZONES_PATH,
+        .interface = ZONES_INTERFACE,
+        .vtable = manager_vtable,
         .add_objects = zoned_add_objects,
         .is_idle = zoned_is_idle,
         .done = zoned_done,
