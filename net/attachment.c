@@ -77,6 +77,9 @@ int attachment_add_forward(Attachment *a, const PortForward *f) {
         PortForward *n;
         int r;
 
+        assert(a);
+        assert(f);
+
         for (size_t i = 0; i < a->n_forwards; i++)
                 if (a->forwards[i].protocol == f->protocol && a->forwards[i].host_port == f->host_port)
                         return -EEXIST;
@@ -92,6 +95,8 @@ int attachment_add_forward(Attachment *a, const PortForward *f) {
 }
 
 int attachment_remove_forward(Attachment *a, ForwardProtocol proto, uint16_t host_port) {
+        assert(a);
+
         for (size_t i = 0; i < a->n_forwards; i++)
                 if (a->forwards[i].protocol == proto && a->forwards[i].host_port == host_port) {
                         (void) hostfwd(a, &a->forwards[i], false);
@@ -108,6 +113,11 @@ int attachment_new(Manager *m, const char *zone, const char *ifname, uint32_t sl
                    const AttachOptions *opts, Attachment **ret) {
         Attachment *a;
         int r;
+
+        assert(m);
+        assert(ifname);
+        assert(opts);
+        assert(ret);
 
         a = calloc(1, sizeof *a);
         if (!a)
@@ -131,6 +141,8 @@ int attachment_new(Manager *m, const char *zone, const char *ifname, uint32_t sl
 }
 
 void attachment_stop(Attachment *a) {
+        assert(a);
+
         a->loop = zone_loop_free(a->loop); /* joins the zone's thread first */
         a->ifindex = 0;
         a->state = ATTACHMENT_WAITING;
@@ -149,6 +161,9 @@ Attachment *attachment_free(Attachment *a) {
 
 int attachment_set_ifname(Attachment *a, const char *ifname) {
         char *p;
+
+        assert(a);
+        assert(ifname);
 
         if (streq(a->ifname, ifname))
                 return 0;

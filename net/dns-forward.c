@@ -55,6 +55,10 @@ struct DnsForwarder {
 int resolv_conf_parse(const char *text, struct sockaddr_storage *servers, size_t max, size_t *ret_n) {
         size_t n = 0;
 
+        assert(text);
+        assert(servers);
+        assert(ret_n);
+
         for (const char *p = text; p && *p && n < max;) {
                 const char *eol = strchrnul(p, '\n');
                 char line[256], addr[INET6_ADDRSTRLEN + 1];
@@ -162,6 +166,8 @@ void dns_forwarder_dispatch(DnsForwarder *d, int fd) {
         uint8_t buf[DNS_MSG_MAX];
         uint8_t frame[DNS_MSG_MAX + 128];
 
+        assert(d);
+
         for (int i = 0; i < 64; i++) {
                 struct sockaddr_storage from;
                 socklen_t fromlen = sizeof from;
@@ -200,12 +206,18 @@ static int upstream_socket(int family, int *fd) {
 }
 
 int dns_forwarder_fd(const DnsForwarder *d, int family) {
+        assert(d);
+
         return family == AF_INET ? d->fd4 : d->fd6;
 }
 
 int dns_forwarder_new(const char *resolv_conf, size_t mtu, dns_send_frame_t send, void *userdata,
                       DnsForwarder **ret) {
         DnsForwarder *d = calloc(1, sizeof *d);
+
+        assert(resolv_conf);
+        assert(ret);
+
         if (!d)
                 return -ENOMEM;
         d->resolv_conf = strdup(resolv_conf);
@@ -232,6 +244,9 @@ DnsForwarder *dns_forwarder_free(DnsForwarder *d) {
 }
 
 void dns_forwarder_get_stats(const DnsForwarder *d, DnsForwarderStats *ret) {
+        assert(d);
+        assert(ret);
+
         *ret = (DnsForwarderStats) {
                 .queries = COUNTER_GET(d->stats.queries),
                 .answers = COUNTER_GET(d->stats.answers),
@@ -332,7 +347,7 @@ bool dns_forwarder_handle(DnsForwarder *d, const uint8_t *frame, size_t len,
         bool ip;
 
         assert(d);
-        assert(frame);
+        assert(frame || len == 0);
 
         if (len < ETHER_HDR_LEN)
                 return false;

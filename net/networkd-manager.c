@@ -26,6 +26,9 @@ bool ifname_is_valid(const char *s) {
 }
 
 Attachment *manager_find(Manager *m, const char *zone) {
+        assert(m);
+        assert(zone);
+
         for (Attachment *a = m->attachments; a; a = a->next)
                 if (streq(a->zone, zone))
                         return a;
@@ -33,6 +36,8 @@ Attachment *manager_find(Manager *m, const char *zone) {
 }
 
 Attachment *manager_find_forward(Manager *m, ForwardProtocol proto, uint16_t host_port) {
+        assert(m);
+
         for (Attachment *a = m->attachments; a; a = a->next)
                 for (size_t i = 0; i < a->n_forwards; i++)
                         if (a->forwards[i].protocol == proto && a->forwards[i].host_port == host_port)
@@ -115,6 +120,8 @@ int manager_save_state(Manager *m) {
         _cleanup_free_ char *dir = NULL;
         const char *text;
         int r;
+
+        assert(m);
 
         if (!root || !zones) {
                 json_object_put(zones);
@@ -239,6 +246,11 @@ int manager_attach(Manager *m, const char *zone, const char *ifname, const Attac
         uint32_t slot;
         int r;
 
+        assert(m);
+        assert(zone);
+        assert(ifname);
+        assert(opts);
+
         for (size_t i = 0; i < n_forwards; i++) {
                 Attachment *o = manager_find_forward(m, forwards[i].protocol, forwards[i].host_port);
                 if (o && !streq(o->zone, zone))
@@ -294,6 +306,9 @@ int manager_attach(Manager *m, const char *zone, const char *ifname, const Attac
 int manager_detach(Manager *m, const char *zone) {
         Attachment *a = manager_find(m, zone);
 
+        assert(m);
+        assert(zone);
+
         if (!a)
                 return -ENXIO;
         manager_unlink(m, a);
@@ -339,6 +354,8 @@ int manager_new(sd_event *event, sd_bus *bus, Manager **ret) {
 
 int manager_startup(Manager *m) {
         int r;
+
+        assert(m);
 
         r = link_watch_new(m->event, on_link, m, &m->link_watch);
         if (r < 0)

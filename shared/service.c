@@ -146,6 +146,7 @@ int service_main(const ServiceDefinition *def, int argc, char *argv[]) {
         int r;
 
         assert(def);
+        assert(argv);
         assert(def->name && def->bus_name && def->summary && def->ready_status);
         assert(def->object_path && def->interface && def->vtable);
         assert(def->init && def->is_idle && def->done);

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
+#include <assert.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <fcntl.h>
@@ -27,6 +28,8 @@
 #define DRAIN_CHUNK 4096
 
 const char *console_state(const Console *con) {
+        assert(con);
+
         return con->dead ? "dead" : "running";
 }
 
@@ -284,6 +287,8 @@ static void console_free(Console *con) {
 void console_unregister(Console *con) {
         Manager *m = con->manager;
 
+        assert(con);
+
         for (Console **p = &m->consoles; *p; p = &(*p)->next)
                 if (*p == con) {
                         *p = con->next;
@@ -302,6 +307,8 @@ int manager_register_console(Manager *m, const char *name, uint32_t domid) {
         uint64_t now = 0;
         Console *con;
         int r;
+
+        assert(m);
 
         con = manager_find_console(m, name);
         if (con) {
@@ -440,6 +447,9 @@ int console_open_client(Console *con, bool write, bool replay, int *ret_fd) {
         Client *c;
         int r;
 
+        assert(con);
+        assert(ret_fd);
+
         if (write && con->dead)
                 return -ESRCH;
         if (write && con->writer)
@@ -488,6 +498,8 @@ int console_open_client(Console *con, bool write, bool replay, int *ret_fd) {
 
 int console_set_winsize(Console *con, unsigned rows, unsigned cols) {
         Backend *b = con->manager->backend;
+
+        assert(con);
 
         if (con->dead)
                 return -ESRCH;

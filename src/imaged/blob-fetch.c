@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
+#include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -226,6 +227,9 @@ int blob_fetch_all(Registry *r, BlobFetch *blobs, size_t n, blob_progress_t prog
         CURLM *multi = curl_multi_init();
         size_t next = 0, running = 0, finished = 0;
         int k = 0;
+
+        assert(r);
+        assert(blobs || n == 0);
 
         if (!ctx || !multi) {
                 if (multi)

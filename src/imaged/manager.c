@@ -58,6 +58,8 @@ bool manager_is_idle(Manager *m) {
 }
 
 void manager_update_status(Manager *m) {
+        assert(m);
+
         if (m->n_transfers == 0)
                 (void) sd_notify(0, "STATUS=Idle.");
         else
@@ -65,6 +67,8 @@ void manager_update_status(Manager *m) {
 }
 
 Transfer *manager_find_transfer(Manager *m, uint32_t id) {
+        assert(m);
+
         for (size_t i = 0; i < m->n_transfers; i++)
                 if (m->transfers[i]->id == id)
                         return m->transfers[i];
@@ -72,6 +76,10 @@ Transfer *manager_find_transfer(Manager *m, uint32_t id) {
 }
 
 Transfer *manager_find_pull(Manager *m, const char *reference, const char *platform) {
+        assert(m);
+        assert(reference);
+        assert(platform);
+
         for (size_t i = 0; i < m->n_transfers; i++) {
                 Transfer *t = m->transfers[i];
                 if (streq(t->req.reference, reference) && streq(t->req.platform, platform) &&
@@ -83,6 +91,10 @@ Transfer *manager_find_pull(Manager *m, const char *reference, const char *platf
 
 int manager_add_transfer(Manager *m, Transfer *t) {
         Transfer **l = realloc(m->transfers, (m->n_transfers + 1) * sizeof *l);
+
+        assert(m);
+        assert(t);
+
         if (!l)
                 return -ENOMEM;
         m->transfers = l;
@@ -91,6 +103,9 @@ int manager_add_transfer(Manager *m, Transfer *t) {
 }
 
 void manager_remove_transfer(Manager *m, Transfer *t) {
+        assert(m);
+        assert(t);
+
         for (size_t i = 0; i < m->n_transfers; i++)
                 if (m->transfers[i] == t) {
                         memmove(m->transfers + i, m->transfers + i + 1, (m->n_transfers - i - 1) * sizeof *m->transfers);

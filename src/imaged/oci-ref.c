@@ -103,6 +103,9 @@ static bool domain_is_valid(const char *s, size_t n) {
 
 bool oci_tag_is_valid(const char *tag) {
         size_t n = strlen(tag);
+
+        assert(tag);
+
         if (n == 0 || n > 128)
                 return false;
         if (!isalnum((unsigned char) tag[0]) && tag[0] != '_')
@@ -117,6 +120,8 @@ bool oci_digest_is_valid(const char *digest) {
         const char *colon = strchr(digest, ':'), *hex;
         size_t hexlen;
         bool need_component = true;
+
+        assert(digest);
 
         if (!colon || colon == digest)
                 return false;
@@ -292,12 +297,16 @@ char *oci_ref_to_string(const OciRef *r) {
 }
 
 const char *oci_ref_api_host(const OciRef *r) {
+        assert(r);
+
         return streq(r->registry, OCI_DEFAULT_REGISTRY) ? "registry-1.docker.io" : r->registry;
 }
 
 bool oci_registry_is_loopback(const char *registry) {
         size_t n;
         const char *colon;
+
+        assert(registry);
 
         if (registry[0] == '[')
                 return startswith(registry, "[::1]") != NULL;

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
+#include <assert.h>
 #include <errno.h>
 #include <pthread.h>
 #include <stdarg.h>
@@ -99,6 +100,9 @@ int registry_error(Registry *r, int err, const char *fmt, ...) {
         va_list ap;
         char *s = NULL;
 
+        assert(r);
+        assert(fmt);
+
         va_start(ap, fmt);
         if (vasprintf(&s, fmt, ap) < 0)
                 s = NULL;
@@ -112,6 +116,11 @@ int registry_error(Registry *r, int err, const char *fmt, ...) {
 int registry_new(const OciRef *ref, const ImagedConfig *config, const atomic_bool *cancel, Registry **ret) {
         _cleanup_(registry_freep) Registry *r = calloc(1, sizeof *r);
         int k;
+
+        assert(ref);
+        assert(config);
+        assert(cancel);
+        assert(ret);
 
         if (!r)
                 return -ENOMEM;
@@ -171,6 +180,10 @@ int registry_setup_easy(Registry *r, CURL *c, const char *url, bool bounded_tota
         const char *protos = r->insecure ? "http,https" : "https";
         const ImagedConfig *cfg = r->config;
 
+        assert(r);
+        assert(c);
+        assert(url);
+
         if (curl_easy_setopt(c, CURLOPT_URL, url) != CURLE_OK ||
             curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, protos) != CURLE_OK ||
             /* blobs are often redirected to object storage; never downgrade to http */
@@ -200,6 +213,8 @@ struct curl_slist *registry_headers(Registry *r, const char *accept, const char 
         _cleanup_free_ char *a = accept ? strjoin("Accept: ", accept) : NULL;
         _cleanup_free_ char *z = r->authorization ? strjoin("Authorization: ", r->authorization) : NULL;
         _cleanup_free_ char *g = range ? strjoin("Range: ", range) : NULL;
+
+        assert(r);
 
         if ((accept && !a) || (r->authorization && !z) || (range && !g))
                 return NULL;
@@ -262,6 +277,9 @@ static size_t response_write(char *data, size_t size, size_t nmemb, void *userda
 int header_value(const char *line, size_t len, const char *name, char **ret) {
         size_t n = strlen(name), e;
         const char *v;
+
+        assert(line || len == 0);
+        assert(name);
 
         if (len <= n || strncasecmp(line, name, n) != 0 || line[n] != ':')
                 return 0;
@@ -501,6 +519,8 @@ int registry_authenticate(Registry *r, const char *www_authenticate) {
         _cleanup_(auth_challenge_done) AuthChallenge ch = {};
         int k;
 
+        assert(www_authenticate);
+
         k = auth_challenge_parse(www_authenticate, &ch);
         if (k == -EOPNOTSUPP)
                 return registry_error(r, -EACCES, "%s wants an authentication scheme we do not speak: %.100s",
@@ -529,6 +549,13 @@ int registry_get_manifest(Registry *r, const char *reference, char **ret_body, s
         _cleanup_free_ char *url = NULL, *what = NULL, *digest = NULL;
         long status = 0;
         int k;
+
+        assert(r);
+        assert(reference);
+        assert(ret_body);
+        assert(ret_size);
+        assert(ret_content_type);
+        assert(ret_digest);
 
         url = strjoin(r->base_url, "/v2/", r->repository, "/manifests/", reference);
         what = strjoin("manifest ", r->repository, strchr(reference, ':') ? "@" : ":", reference);

@@ -43,16 +43,24 @@ char *store_images_dir(void) {
 char *store_blob_path(const char *digest) {
         const char *hex = startswith(digest, "sha256:");
         _cleanup_free_ char *rel = hex ? strjoin("blobs/sha256/", hex) : NULL;
+
+        assert(digest);
+
         return rel ? krata_state_path(rel) : NULL;
 }
 
 char *store_image_dir(const char *digest) {
         const char *hex = startswith(digest, "sha256:");
         _cleanup_free_ char *rel = hex ? strjoin("images/", hex) : NULL;
+
+        assert(digest);
+
         return rel ? krata_state_path(rel) : NULL;
 }
 
 char *store_squashfs_path(const ImageRecord *r) {
+        assert(r);
+
         return path_join(r->dir, "rootfs.squashfs");
 }
 
@@ -87,6 +95,9 @@ json_object *image_record_to_json(const ImageRecord *r) {
 }
 
 int image_record_from_json(json_object *o, ImageRecord **ret) {
+        assert(o);
+        assert(ret);
+
         static const JsonDispatch table[] = {
                 { "digest", json_type_string, json_dispatch_string, offsetof(ImageRecord, digest), JSON_MANDATORY },
                 { "resolvedDigest", json_type_string, json_dispatch_string, offsetof(ImageRecord, resolved_digest), 0 },
@@ -117,6 +128,9 @@ int store_write_record(const char *dir, const ImageRecord *r) {
         _cleanup_free_ char *path = path_join(dir, "image.json");
         const char *s;
 
+        assert(dir);
+        assert(r);
+
         if (!o || !path)
                 return -ENOMEM;
         s = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE);
@@ -129,6 +143,9 @@ int store_load_image(const char *dir, ImageRecord **ret) {
         _cleanup_(image_record_freep) ImageRecord *r = NULL;
         size_t size;
         int k;
+
+        assert(dir);
+        assert(ret);
 
         if (!path)
                 return -ENOMEM;
@@ -159,6 +176,9 @@ int store_list_images(ImageRecord ***ret, size_t *ret_n) {
         size_t n = 0;
         struct dirent *de;
         DIR *d;
+
+        assert(ret);
+        assert(ret_n);
 
         if (!images)
                 return -ENOMEM;
@@ -306,6 +326,8 @@ int store_tag_image(const char *digest, const char *reference) {
         size_t n = 0;
         int k;
 
+        assert(digest);
+
         k = store_list_images(&l, &n);
         if (k < 0)
                 return k;
@@ -328,6 +350,10 @@ int store_commit_image(const char *tmp_dir, ImageRecord *rec, const char *refere
         struct stat st;
         int k;
 
+        assert(tmp_dir);
+        assert(rec);
+        assert(reference);
+
         if (!dir)
                 return -ENOMEM;
         if (stat(dir, &st) >= 0) {
@@ -347,6 +373,8 @@ int store_commit_image(const char *tmp_dir, ImageRecord *rec, const char *refere
 int store_remove_image(const ImageRecord *r) {
         _cleanup_free_ char *images = store_images_dir(), *tmp = NULL;
         int k;
+
+        assert(r);
 
         if (!images)
                 return -ENOMEM;
@@ -375,6 +403,10 @@ int store_prune(uint64_t flags, unsigned *ret_images, unsigned *ret_blobs, uint6
         size_t n = 0;
         DIR *d;
         int k;
+
+        assert(ret_images);
+        assert(ret_blobs);
+        assert(ret_bytes);
 
         if (!images || !blobs)
                 return -ENOMEM;

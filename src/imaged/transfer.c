@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
+#include <assert.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <stddef.h>
@@ -196,6 +197,8 @@ static const sd_bus_vtable transfer_vtable[] = {
 };
 
 void transfer_cancel(Transfer *t) {
+        assert(t);
+
         atomic_store(&t->req.cancel, true);
 }
 
@@ -222,6 +225,10 @@ int transfer_start(Manager *m, PullRequest *req, Transfer **ret) {
         Transfer *t = calloc(1, sizeof *t);
         char idbuf[16];
         int r;
+
+        assert(m);
+        assert(req);
+        assert(ret);
 
         if (!t)
                 return -ENOMEM;

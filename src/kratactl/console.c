@@ -278,6 +278,8 @@ int verb_zone_attach(int argc, char *argv[]) {
         bool read_only = false, history = false;
         int c, r;
 
+        assert(argv);
+
         optind = 0;
         while ((c = getopt_long(argc, argv, "+hrH", options, NULL)) >= 0)
                 switch (c) {
@@ -373,6 +375,8 @@ int verb_zone_logs(int argc, char *argv[]) {
         _cleanup_bus_ sd_bus *bus = NULL;
         bool follow = false;
         int c, r;
+
+        assert(argv);
 
         optind = 0;
         while ((c = getopt_long(argc, argv, "+hf", options, NULL)) >= 0)

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* kratactl image: a client of org.krata.Images1 (see krata-imaged(8)). */
+#include <assert.h>
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
@@ -256,6 +257,8 @@ static int verb_prune(int argc, char *argv[]) {
 }
 
 int verb_image(int argc, char *argv[]) {
+        assert(argv);
+
         static const Verb verbs[] = {
                 { "pull", 2, -1, verb_pull, "[--platform=OS/ARCH] [--force] REF  pull an image" },
                 { "list", 1, 1, verb_list, "list pulled images" },

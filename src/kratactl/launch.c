@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* kratactl zone launch: CreateZone, then follow the zone until it runs (or,
  * with --attach, attach its console and exit with its status). */
+#include <assert.h>
 #include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
@@ -330,6 +331,8 @@ int verb_zone_launch(int argc, char *argv[]) {
         _cleanup_bus_ sd_bus *bus = NULL;
         _cleanup_free_ char *path = NULL, *name = NULL, *state = NULL;
         int r;
+
+        assert(argv);
 
         r = parse_launch_args(argc, argv, &a);
         if (r <= 0)

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
+#include <assert.h>
 #include <errno.h>
 
 #include "bus-util.h"
@@ -105,6 +106,8 @@ static int verb_list(int argc, char *argv[]) {
 }
 
 int verb_network(int argc, char *argv[]) {
+        assert(argv);
+
         static const Verb verbs[] = {
                 { "list", 1, 1, verb_list, "list zone network attachments, addresses, forwards, counters" },
                 {}

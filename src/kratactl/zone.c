@@ -344,6 +344,8 @@ static int verb_watch(int argc, char *argv[]) {
 }
 
 int verb_zone(int argc, char *argv[]) {
+        assert(argv);
+
         static const Verb verbs[] = {
                 { "launch", 2, -1, verb_zone_launch, "[OPTIONS] IMAGE [CMD...]  launch a zone" },
                 { "list", 1, 1, verb_list, "list zones" },

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include <archive.h>
+#include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <isa-l/igzip_lib.h>
@@ -30,6 +31,9 @@ void squash_set_inflate(SquashInflate engine) {
 }
 
 int squash_inflate_from_string(const char *s, SquashInflate *ret) {
+        assert(s);
+        assert(ret);
+
         if (streq(s, "isal"))
                 *ret = SQUASH_INFLATE_ISAL;
         else if (streq(s, "zlib"))
@@ -56,6 +60,9 @@ static const struct {
 };
 
 int squash_media_type_parse(const char *media_type, SquashCompression *ret) {
+        assert(media_type);
+        assert(ret);
+
         for (size_t i = 0; i < ELEMENTSOF(media_types); i++)
                 if (streq(media_type, media_types[i].media_type)) {
                         *ret = media_types[i].compression;
@@ -423,6 +430,9 @@ int layer_reader_open(const char *path, const char *media_type, uint64_t expecte
         _cleanup_(layer_reader_freep) LayerReader *r = NULL;
         int rr;
 
+        assert(path);
+        assert(ret);
+
         rr = reader_new(path, media_type, expected_size, progress, userdata, &r, ret_error);
         if (rr < 0)
                 return rr;
@@ -451,6 +461,9 @@ int layer_reader_drain(const char *path, const char *media_type, uint64_t *ret_b
         ssize_t n;
         int rr;
 
+        assert(path);
+        assert(ret_bytes);
+
         rr = reader_new(path, media_type, 0, NULL, NULL, &r, ret_error);
         if (rr < 0)
                 return rr;
@@ -466,16 +479,22 @@ int layer_reader_drain(const char *path, const char *media_type, uint64_t *ret_b
 }
 
 struct archive *layer_reader_archive(LayerReader *r) {
+        assert(r);
+
         return r->archive;
 }
 
 int layer_reader_error(LayerReader *r, const char **ret_message) {
+        assert(r);
+
         if (ret_message)
                 *ret_message = r->message;
         return r->error;
 }
 
 int layer_reader_finish(LayerReader *r) {
+        assert(r);
+
         for (;;) {
                 ssize_t n = reader_step(r);
                 if (n < 0)
@@ -495,6 +514,8 @@ int layer_reader_finish(LayerReader *r) {
 }
 
 uint64_t layer_reader_file_size(LayerReader *r) {
+        assert(r);
+
         return r->file_size;
 }
 

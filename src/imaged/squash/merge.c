@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include <archive.h>
 #include <archive_entry.h>
+#include <assert.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -492,6 +493,10 @@ int merge_layers(const SquashLayer *layers, size_t n, Tree *tree, SqfsOut *out,
         uint32_t link_layer;
         const char *link, *target;
         int r;
+
+        assert(layers || n == 0);
+        assert(tree);
+        assert(out);
 
         r = links_new(&links);
         if (r < 0) {
