@@ -21,10 +21,8 @@ typedef struct PullWatch {
         const ImagePullOptions *opts;
         char *owner;             /* krata-imaged's unique name, from Pull's reply */
         char *path;              /* the transfer's object path, from Pull's reply */
-        uint32_t id;
+        ImagePullProgress progress; /* .phase points to phase */
         char phase[32];
-        uint64_t bytes_done, bytes_total;
-        double progress;
         char *error;             /* the transfer's Error */
         char result[16];         /* TransferRemoved's: done, failed, canceled */
         bool daemon_gone;
@@ -37,16 +35,8 @@ static void pull_watch_done(PullWatch *w) {
 }
 
 static void report_progress(PullWatch *w) {
-        ImagePullProgress p = {
-                .transfer_id = w->id,
-                .phase = w->phase,
-                .bytes_done = w->bytes_done,
-                .bytes_total = w->bytes_total,
-                .progress = w->progress,
-        };
-
         if (w->opts->progress)
-                w->opts->progress(&p, w->opts->userdata);
+                w->opts->progress(&w->progress, w->opts->userdata);
 }
 
 static int read_changed_property(PullWatch *w, sd_bus_message *m, const char *name) {
@@ -62,11 +52,11 @@ static int read_changed_property(PullWatch *w, sd_bus_message *m, const char *na
                 free(w->error);
                 w->error = isempty(s) ? NULL : strndup(s, TRANSFER_ERROR_MAX);
         } else if (streq(name, "BytesDone"))
-                return sd_bus_message_read(m, "v", "t", &w->bytes_done);
+                return sd_bus_message_read(m, "v", "t", &w->progress.bytes_done);
         else if (streq(name, "BytesTotal"))
-                return sd_bus_message_read(m, "v", "t", &w->bytes_total);
+                return sd_bus_message_read(m, "v", "t", &w->progress.bytes_total);
         else if (streq(name, "Progress"))
-                return sd_bus_message_read(m, "v", "d", &w->progress);
+                return sd_bus_message_read(m, "v", "d", &w->progress.progress);
         else
                 return sd_bus_message_skip(m, "v");
         return 0;
@@ -162,7 +152,7 @@ static int call_pull(sd_bus *bus, PullWatch *w, sd_bus_error *ret_error) {
                                        &reply, "st", w->reference, o->flags);
         if (r < 0)
                 return call_failed(ret_error, &error, r, "Failed to pull", w->reference);
-        if (sd_bus_message_read(reply, "uo", &w->id, &path) < 0)
+        if (sd_bus_message_read(reply, "uo", &w->progress.transfer_id, &path) < 0)
                 return sd_bus_error_set_errnof(ret_error, EBADMSG, "krata-imaged's Pull answer is malformed.");
         w->path = strdup(path);
         w->owner = strdup(strempty(sd_bus_message_get_sender(reply)));
@@ -178,9 +168,9 @@ static void cancel_transfer(sd_bus *bus, PullWatch *w) {
         int r;
 
         r = sd_bus_call_method(bus, IMAGES_BUS_NAME, IMAGES_PATH, IMAGES_INTERFACE, "CancelTransfer", &error, NULL,
-                               "u", w->id);
+                               "u", w->progress.transfer_id);
         if (r < 0) /* it may have ended meanwhile: its end is what we wait for */
-                log_debug("Cannot cancel transfer %u: %s", w->id, bus_error_message(&error, r));
+                log_debug("Cannot cancel transfer %u: %s", w->progress.transfer_id, bus_error_message(&error, r));
 }
 
 /* Runs the bus until the transfer has ended or krata-imaged is gone. */
@@ -305,6 +295,7 @@ int image_pull(sd_bus *bus, const char *reference, const ImagePullOptions *opts,
         assert(opts);
         assert(ret);
 
+        w.progress.phase = w.phase;
         /* Subscribed before asking, so no signal of a quick pull is missed. */
         r = subscribe(bus, &w, slots);
         if (r < 0)

@@ -513,12 +513,6 @@ int layer_reader_finish(LayerReader *r) {
         return 0;
 }
 
-uint64_t layer_reader_file_size(LayerReader *r) {
-        assert(r);
-
-        return r->file_size;
-}
-
 LayerReader *layer_reader_free(LayerReader *r) {
         if (!r)
                 return NULL;

@@ -317,12 +317,6 @@ int sqfs_out_xattr_end(SqfsOut *o, uint32_t *ret_idx) {
         return sqfs_xattr_writer_end(o->xwr, ret_idx);
 }
 
-uint64_t sqfs_out_size(SqfsOut *o) {
-        assert(o);
-
-        return o->file->size;
-}
-
 /* Pass 1: the children each directory will list, in strcmp() order (the
  * order tsearch() keeps them in), inode numbers children-first, link counts. */
 typedef struct CollectState {
