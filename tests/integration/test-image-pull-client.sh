@@ -7,11 +7,7 @@
 source "$(dirname "$0")/lib-image.sh"
 
 build_busybox "$WORK/L" latest amd64 hello-client
-/usr/bin/python3 "$SRC/tests/integration/fake-registry.py" "$WORK/L" "$WORK/fake-port" 2>"$WORK/fake.log" &
-PIDS+=($!)
-for _ in $(seq 100); do [ -s "$WORK/fake-port" ] && break; sleep 0.05; done
-[ -s "$WORK/fake-port" ] || fail "fake registry did not start"
-R=127.0.0.1:$(cat "$WORK/fake-port")
+start_fake_registry "$WORK/L"
 write_conf "StallTimeoutSec=300" "ConnectTimeoutSec=300" "Retries=0"
 
 note "krata-imaged killed during a pull: kratactl says so and exits 4"
