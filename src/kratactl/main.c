@@ -161,7 +161,7 @@ int main(int argc, char *argv[]) {
                 help();
                 return EXIT_USAGE;
         }
-        /* The seed's short forms. */
+        /* Shortcuts for the zone verbs used most (kratactl(1)). */
         if (streq(argv[0], "launch") || streq(argv[0], "list") || streq(argv[0], "destroy"))
                 return verb_zone(argc, argv);
         if (streq(argv[0], "help")) {
