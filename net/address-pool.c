@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include <arpa/inet.h>
+#include <assert.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,16 +36,27 @@ static int parse_prefix(int af, const char *s, unsigned min_len, unsigned max_le
 }
 
 int parse_prefix4(const char *s, struct in_addr *ret, unsigned *ret_len) {
+        assert(s);
+        assert(ret);
+        assert(ret_len);
+
         return parse_prefix(AF_INET, s, 8, ZONE_PREFIXLEN4 - 2, ret, ret_len);
 }
 
 int parse_prefix6(const char *s, struct in6_addr *ret, unsigned *ret_len) {
+        assert(s);
+        assert(ret);
+        assert(ret_len);
+
         return parse_prefix(AF_INET6, s, 16, ZONE_PREFIXLEN6 - 4, ret, ret_len);
 }
 
 int address_pool_init(AddressPool *p, struct in_addr prefix4, unsigned len4,
                       const struct in6_addr *prefix6, unsigned len6) {
         uint64_t n4, n6, n;
+
+        assert(p);
+        assert(prefix6);
 
         if (len4 > ZONE_PREFIXLEN4 - 2 || len6 > ZONE_PREFIXLEN6 - 4 || len4 < 8 || len6 < 16)
                 return -ERANGE;
@@ -69,6 +81,8 @@ void address_pool_done(AddressPool *p) {
 }
 
 bool address_pool_is_used(const AddressPool *p, uint32_t slot) {
+        assert(p);
+
         return slot < p->n_slots && (p->used[slot / 8] & (1u << (slot % 8)));
 }
 
@@ -80,6 +94,8 @@ static uint32_t name_hash(const char *s) {
 }
 
 int address_pool_reserve(AddressPool *p, uint32_t slot) {
+        assert(p);
+
         if (slot >= p->n_slots)
                 return -ERANGE;
         if (address_pool_is_used(p, slot))
@@ -89,12 +105,18 @@ int address_pool_reserve(AddressPool *p, uint32_t slot) {
 }
 
 void address_pool_release(AddressPool *p, uint32_t slot) {
+        assert(p);
+
         if (slot < p->n_slots)
                 p->used[slot / 8] &= ~(1u << (slot % 8));
 }
 
 int address_pool_allocate(AddressPool *p, const char *zone, uint32_t *ret_slot) {
         uint32_t start;
+
+        assert(p);
+        assert(zone);
+        assert(ret_slot);
 
         if (p->n_slots == 0)
                 return -ENOSPC;
@@ -113,6 +135,9 @@ int address_pool_allocate(AddressPool *p, const char *zone, uint32_t *ret_slot) 
 int address_pool_slot_addresses(const AddressPool *p, uint32_t slot, ZoneAddresses *ret) {
         uint32_t net4;
         uint64_t hi6 = 0;
+
+        assert(p);
+        assert(ret);
 
         if (slot >= p->n_slots)
                 return -ERANGE;

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
+#include <assert.h>
 #include <errno.h>
 #include <stdlib.h>
 
@@ -54,6 +55,11 @@ int attach_options_read(sd_bus_message *m, AttachOptions *opts, PortForward **re
         size_t n = 0;
         const char *err = NULL;
         int r;
+
+        assert(m);
+        assert(opts);
+        assert(ret_forwards);
+        assert(ret_n);
 
         r = sd_bus_message_enter_container(m, 'a', "{sv}");
         if (r < 0)

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
+#include <assert.h>
 #include <errno.h>
 #include <net/if.h>
 #include <stdlib.h>
@@ -76,6 +77,9 @@ int attachment_add_forward(Attachment *a, const PortForward *f) {
         PortForward *n;
         int r;
 
+        assert(a);
+        assert(f);
+
         for (size_t i = 0; i < a->n_forwards; i++)
                 if (a->forwards[i].protocol == f->protocol && a->forwards[i].host_port == f->host_port)
                         return -EEXIST;
@@ -91,6 +95,8 @@ int attachment_add_forward(Attachment *a, const PortForward *f) {
 }
 
 int attachment_remove_forward(Attachment *a, ForwardProtocol proto, uint16_t host_port) {
+        assert(a);
+
         for (size_t i = 0; i < a->n_forwards; i++)
                 if (a->forwards[i].protocol == proto && a->forwards[i].host_port == host_port) {
                         (void) hostfwd(a, &a->forwards[i], false);
@@ -107,6 +113,11 @@ int attachment_new(Manager *m, const char *zone, const char *ifname, uint32_t sl
                    const AttachOptions *opts, Attachment **ret) {
         Attachment *a;
         int r;
+
+        assert(m);
+        assert(ifname);
+        assert(opts);
+        assert(ret);
 
         a = calloc(1, sizeof *a);
         if (!a)
@@ -130,6 +141,8 @@ int attachment_new(Manager *m, const char *zone, const char *ifname, uint32_t sl
 }
 
 void attachment_stop(Attachment *a) {
+        assert(a);
+
         a->loop = zone_loop_free(a->loop); /* joins the zone's thread first */
         a->ifindex = 0;
         a->state = ATTACHMENT_WAITING;
@@ -148,6 +161,9 @@ Attachment *attachment_free(Attachment *a) {
 
 int attachment_set_ifname(Attachment *a, const char *ifname) {
         char *p;
+
+        assert(a);
+        assert(ifname);
 
         if (streq(a->ifname, ifname))
                 return 0;
@@ -169,11 +185,67 @@ static void on_loop_exit(ZoneLoop *l, int error, void *userdata) {
         attachment_stop(a);
 }
 
+static SlirpConfig slirp_config(const Attachment *a) {
+        return (SlirpConfig) {
+                .version = 4,
+                .in_enabled = true,
+                .vnetwork = a->addresses.network4,
+                .vnetmask = a->addresses.netmask4,
+                .vhost = a->addresses.gateway4,
+                .in6_enabled = a->options.ipv6,
+                .vprefix_addr6 = a->addresses.network6,
+                .vprefix_len = (uint8_t) a->addresses.prefixlen6,
+                .vhost6 = a->addresses.gateway6,
+                .vdhcp_start = a->addresses.address4,
+                .vnameserver = a->addresses.gateway4,
+                .vnameserver6 = a->addresses.gateway6,
+                .if_mtu = a->mtu,
+                .if_mru = a->mtu,
+                /* The gateway address is the host's loopback in slirp; off unless asked. */
+                .disable_host_loopback = !a->options.allow_host_loopback,
+                .enable_emu = false,
+                .disable_dns = true,  /* our forwarder answers on the gateway */
+                .disable_dhcp = true, /* addresses are static, handed out by AttachZone */
+        };
+}
+
+/* The zone's slirp over packet_fd, with its port forwards, not running yet. */
+static int attachment_new_loop(Attachment *a, int packet_fd) {
+        SlirpConfig cfg = slirp_config(a);
+        ZoneLoopParams params = {
+                .zone = a->zone,
+                .packet_fd = packet_fd,
+                .slirp = &cfg,
+                .resolv_conf = a->manager->config.resolv_conf ?: NETWORKD_DEFAULT_RESOLV_CONF,
+                .mtu = a->mtu,
+                .gateway4 = a->addresses.gateway4,
+                .gateway6 = a->options.ipv6 ? &a->addresses.gateway6 : NULL,
+                .counters = &a->counters,
+        };
+        int r;
+
+        r = zone_loop_new(&params, &a->loop);
+        if (r < 0)
+                return log_error_errno(r, "Zone %s: cannot set up slirp: %m", a->zone);
+        /* The thread does not run yet: these go straight to slirp. */
+        for (size_t i = 0; i < a->n_forwards; i++) {
+                r = hostfwd(a, &a->forwards[i], true);
+                if (r < 0)
+                        log_warning_errno(r, "Zone %s: port forward %s %u:%u not set up: %m", a->zone,
+                                          forward_protocol_to_string(a->forwards[i].protocol),
+                                          a->forwards[i].host_port, a->forwards[i].zone_port);
+        }
+        return 0;
+}
+
 int attachment_start(Attachment *a) {
-        Manager *m = a->manager;
+        Manager *m;
         unsigned ifmtu = 0;
         int ifindex, packet_fd, r;
 
+        assert(a);
+
+        m = a->manager;
         if (a->state == ATTACHMENT_RUNNING)
                 return 0;
         ifindex = (int) if_nametoindex(a->ifname);
@@ -195,50 +267,10 @@ int attachment_start(Attachment *a) {
                 a->state = ATTACHMENT_FAILED;
                 return log_error_errno(r, "Zone %s: cannot open a packet socket on %s: %m", a->zone, a->ifname);
         }
-
-        SlirpConfig cfg = {
-                .version = 4,
-                .in_enabled = true,
-                .vnetwork = a->addresses.network4,
-                .vnetmask = a->addresses.netmask4,
-                .vhost = a->addresses.gateway4,
-                .in6_enabled = a->options.ipv6,
-                .vprefix_addr6 = a->addresses.network6,
-                .vprefix_len = (uint8_t) a->addresses.prefixlen6,
-                .vhost6 = a->addresses.gateway6,
-                .vdhcp_start = a->addresses.address4,
-                .vnameserver = a->addresses.gateway4,
-                .vnameserver6 = a->addresses.gateway6,
-                .if_mtu = a->mtu,
-                .if_mru = a->mtu,
-                /* The gateway address is the host's loopback in slirp; off unless asked. */
-                .disable_host_loopback = !a->options.allow_host_loopback,
-                .enable_emu = false,
-                .disable_dns = true,  /* our forwarder answers on the gateway */
-                .disable_dhcp = true, /* addresses are static, handed out by AttachZone */
-        };
-        ZoneLoopParams params = {
-                .zone = a->zone,
-                .packet_fd = packet_fd,
-                .slirp = &cfg,
-                .resolv_conf = m->config.resolv_conf ?: NETWORKD_DEFAULT_RESOLV_CONF,
-                .mtu = a->mtu,
-                .gateway4 = a->addresses.gateway4,
-                .gateway6 = a->options.ipv6 ? &a->addresses.gateway6 : NULL,
-                .counters = &a->counters,
-        };
-        r = zone_loop_new(&params, &a->loop);
+        r = attachment_new_loop(a, packet_fd);
         if (r < 0) {
                 a->state = ATTACHMENT_FAILED;
-                return log_error_errno(r, "Zone %s: cannot set up slirp: %m", a->zone);
-        }
-        /* The thread does not run yet: these go straight to slirp. */
-        for (size_t i = 0; i < a->n_forwards; i++) {
-                r = hostfwd(a, &a->forwards[i], true);
-                if (r < 0)
-                        log_warning_errno(r, "Zone %s: port forward %s %u:%u not set up: %m", a->zone,
-                                          forward_protocol_to_string(a->forwards[i].protocol),
-                                          a->forwards[i].host_port, a->forwards[i].zone_port);
+                return r;
         }
         r = zone_loop_start(a->loop, m->event, on_loop_exit, a);
         if (r < 0) {

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include <arpa/inet.h>
+#include <assert.h>
 #include <errno.h>
 #include <net/ethernet.h>
 #include <netinet/ip.h>
@@ -53,6 +54,10 @@ struct DnsForwarder {
 
 int resolv_conf_parse(const char *text, struct sockaddr_storage *servers, size_t max, size_t *ret_n) {
         size_t n = 0;
+
+        assert(text);
+        assert(servers);
+        assert(ret_n);
 
         for (const char *p = text; p && *p && n < max;) {
                 const char *eol = strchrnul(p, '\n');
@@ -161,6 +166,8 @@ void dns_forwarder_dispatch(DnsForwarder *d, int fd) {
         uint8_t buf[DNS_MSG_MAX];
         uint8_t frame[DNS_MSG_MAX + 128];
 
+        assert(d);
+
         for (int i = 0; i < 64; i++) {
                 struct sockaddr_storage from;
                 socklen_t fromlen = sizeof from;
@@ -199,12 +206,18 @@ static int upstream_socket(int family, int *fd) {
 }
 
 int dns_forwarder_fd(const DnsForwarder *d, int family) {
+        assert(d);
+
         return family == AF_INET ? d->fd4 : d->fd6;
 }
 
 int dns_forwarder_new(const char *resolv_conf, size_t mtu, dns_send_frame_t send, void *userdata,
                       DnsForwarder **ret) {
         DnsForwarder *d = calloc(1, sizeof *d);
+
+        assert(resolv_conf);
+        assert(ret);
+
         if (!d)
                 return -ENOMEM;
         d->resolv_conf = strdup(resolv_conf);
@@ -231,6 +244,9 @@ DnsForwarder *dns_forwarder_free(DnsForwarder *d) {
 }
 
 void dns_forwarder_get_stats(const DnsForwarder *d, DnsForwarderStats *ret) {
+        assert(d);
+        assert(ret);
+
         *ret = (DnsForwarderStats) {
                 .queries = COUNTER_GET(d->stats.queries),
                 .answers = COUNTER_GET(d->stats.answers),
@@ -252,86 +268,59 @@ static DnsPending *pending_slot(DnsForwarder *d, uint64_t now) {
         return oldest;
 }
 
-bool dns_forwarder_handle(DnsForwarder *d, const uint8_t *frame, size_t len,
-                          const struct in_addr *gw4, const struct in6_addr *gw6) {
-        const struct ether_header *eh = (const void *) frame;
-        const struct udphdr *uh;
-        DnsPending q = {};
-        size_t off;
+/* An IPv4 UDP datagram to the gateway: q's addresses, *ret_off at its UDP
+ * header, *len trimmed to the IP length (no Ethernet padding). */
+static bool match_ipv4(const uint8_t *frame, size_t *len, const struct in_addr *gw4, DnsPending *q, size_t *ret_off) {
+        struct ip ip;
 
-        if (len < ETHER_HDR_LEN)
+        if (!gw4 || *len < ETHER_HDR_LEN + sizeof ip)
                 return false;
-        switch (ntohs(eh->ether_type)) {
-        case ETHERTYPE_IP: {
-                struct ip ip;
-                if (!gw4 || len < ETHER_HDR_LEN + sizeof ip)
-                        return false;
-                memcpy(&ip, frame + ETHER_HDR_LEN, sizeof ip);
-                if (ip.ip_v != 4 || ip.ip_p != IPPROTO_UDP || ip.ip_dst.s_addr != gw4->s_addr ||
-                    (ntohs(ip.ip_off) & (IP_MF | IP_OFFMASK)))
-                        return false;
-                off = ETHER_HDR_LEN + ip.ip_hl * 4u;
-                if (ip.ip_hl < 5 || ETHER_HDR_LEN + (size_t) ntohs(ip.ip_len) > len || ntohs(ip.ip_len) < ip.ip_hl * 4u + 8)
-                        return false;
-                len = ETHER_HDR_LEN + ntohs(ip.ip_len); /* drop Ethernet padding */
-                q.family = AF_INET;
-                q.client.v4 = ip.ip_src;
-                q.gw.v4 = ip.ip_dst;
-                break;
-        }
-        case ETHERTYPE_IPV6: {
-                struct ip6_hdr ip6;
-                if (!gw6 || len < ETHER_HDR_LEN + sizeof ip6)
-                        return false;
-                memcpy(&ip6, frame + ETHER_HDR_LEN, sizeof ip6);
-                if (ip6.ip6_nxt != IPPROTO_UDP || memcmp(&ip6.ip6_dst, gw6, 16) != 0)
-                        return false;
-                off = ETHER_HDR_LEN + sizeof ip6;
-                if (off + (size_t) ntohs(ip6.ip6_plen) > len || ntohs(ip6.ip6_plen) < 8)
-                        return false;
-                len = off + ntohs(ip6.ip6_plen);
-                q.family = AF_INET6;
-                q.client.v6 = ip6.ip6_src;
-                q.gw.v6 = ip6.ip6_dst;
-                break;
-        }
-        default:
+        memcpy(&ip, frame + ETHER_HDR_LEN, sizeof ip);
+        if (ip.ip_v != 4 || ip.ip_p != IPPROTO_UDP || ip.ip_dst.s_addr != gw4->s_addr ||
+            (ntohs(ip.ip_off) & (IP_MF | IP_OFFMASK)))
                 return false;
-        }
-
-        uh = (const void *) (frame + off);
-        if (ntohs(uh->uh_dport) != 53)
+        if (ip.ip_hl < 5 || ETHER_HDR_LEN + (size_t) ntohs(ip.ip_len) > *len || ntohs(ip.ip_len) < ip.ip_hl * 4u + 8)
                 return false;
-        /* From here on the frame is ours: a query to the gateway's DNS. */
-        COUNTER_INC(d->stats.queries);
-        size_t ulen = ntohs(uh->uh_ulen);
-        if (ulen < 8 + 12 || off + ulen > len || ulen - 8 > DNS_MSG_MAX) {
-                COUNTER_INC(d->stats.dropped);
-                return true;
-        }
-        const uint8_t *msg = frame + off + 8;
-        size_t mlen = ulen - 8;
+        *ret_off = ETHER_HDR_LEN + ip.ip_hl * 4u;
+        *len = ETHER_HDR_LEN + ntohs(ip.ip_len);
+        q->family = AF_INET;
+        q->client.v4 = ip.ip_src;
+        q->gw.v4 = ip.ip_dst;
+        return true;
+}
 
-        dns_forwarder_refresh(d);
-        if (d->n_servers == 0) {
-                COUNTER_INC(d->stats.dropped);
-                log_debug("DNS query dropped: no nameserver in %s.", d->resolv_conf);
-                return true;
-        }
+static bool match_ipv6(const uint8_t *frame, size_t *len, const struct in6_addr *gw6, DnsPending *q, size_t *ret_off) {
+        struct ip6_hdr ip6;
+        size_t off = ETHER_HDR_LEN + sizeof ip6;
 
-        memcpy(q.client_mac, eh->ether_shost, ETH_ALEN);
-        memcpy(q.gw_mac, eh->ether_dhost, ETH_ALEN);
-        q.client_port = uh->uh_sport;
-        q.client_id = (uint16_t) (msg[0] << 8 | msg[1]);
-        q.sent_usec = now(CLOCK_MONOTONIC);
-        if (getrandom(&q.upstream_id, sizeof q.upstream_id, GRND_NONBLOCK) != sizeof q.upstream_id)
-                q.upstream_id = (uint16_t) (q.sent_usec ^ q.client_id);
-        q.used = true;
+        if (!gw6 || *len < off)
+                return false;
+        memcpy(&ip6, frame + ETHER_HDR_LEN, sizeof ip6);
+        if (ip6.ip6_nxt != IPPROTO_UDP || memcmp(&ip6.ip6_dst, gw6, 16) != 0)
+                return false;
+        if (off + (size_t) ntohs(ip6.ip6_plen) > *len || ntohs(ip6.ip6_plen) < 8)
+                return false;
+        *ret_off = off;
+        *len = off + ntohs(ip6.ip6_plen);
+        q->family = AF_INET6;
+        q->client.v6 = ip6.ip6_src;
+        q->gw.v6 = ip6.ip6_dst;
+        return true;
+}
 
+/* Sends the query under a random ID to the first nameserver that takes it,
+ * remembering q to route the answer back. */
+static void forward_query(DnsForwarder *d, DnsPending *q, const uint8_t *msg, size_t mlen) {
         uint8_t out[DNS_MSG_MAX];
+
+        q->client_id = (uint16_t) (msg[0] << 8 | msg[1]);
+        q->sent_usec = now(CLOCK_MONOTONIC);
+        if (getrandom(&q->upstream_id, sizeof q->upstream_id, GRND_NONBLOCK) != sizeof q->upstream_id)
+                q->upstream_id = (uint16_t) (q->sent_usec ^ q->client_id);
+        q->used = true;
         memcpy(out, msg, mlen);
-        out[0] = q.upstream_id >> 8;
-        out[1] = q.upstream_id & 0xff;
+        out[0] = q->upstream_id >> 8;
+        out[1] = q->upstream_id & 0xff;
 
         for (size_t i = 0; i < d->n_servers; i++) {
                 const struct sockaddr_storage *srv = &d->servers[i];
@@ -342,10 +331,58 @@ bool dns_forwarder_handle(DnsForwarder *d, const uint8_t *frame, size_t len,
                         continue;
                 if (sendto(*fd, out, mlen, MSG_DONTWAIT, (const struct sockaddr *) srv, sl) < 0)
                         continue; /* unreachable family or server: try the next one */
-                q.server = *srv;
-                *pending_slot(d, q.sent_usec) = q;
-                return true;
+                q->server = *srv;
+                *pending_slot(d, q->sent_usec) = *q;
+                return;
         }
         COUNTER_INC(d->stats.dropped);
+}
+
+bool dns_forwarder_handle(DnsForwarder *d, const uint8_t *frame, size_t len,
+                          const struct in_addr *gw4, const struct in6_addr *gw6) {
+        const struct ether_header *eh = (const void *) frame;
+        const struct udphdr *uh;
+        DnsPending q = {};
+        size_t off = 0, ulen;
+        bool ip;
+
+        assert(d);
+        assert(frame || len == 0);
+
+        if (len < ETHER_HDR_LEN)
+                return false;
+        switch (ntohs(eh->ether_type)) {
+        case ETHERTYPE_IP:
+                ip = match_ipv4(frame, &len, gw4, &q, &off);
+                break;
+        case ETHERTYPE_IPV6:
+                ip = match_ipv6(frame, &len, gw6, &q, &off);
+                break;
+        default:
+                ip = false;
+        }
+        if (!ip)
+                return false;
+        uh = (const void *) (frame + off);
+        if (ntohs(uh->uh_dport) != 53)
+                return false;
+
+        /* From here on the frame is ours: a query to the gateway's DNS. */
+        COUNTER_INC(d->stats.queries);
+        ulen = ntohs(uh->uh_ulen);
+        if (ulen < 8 + 12 || off + ulen > len || ulen - 8 > DNS_MSG_MAX) {
+                COUNTER_INC(d->stats.dropped);
+                return true;
+        }
+        dns_forwarder_refresh(d);
+        if (d->n_servers == 0) {
+                COUNTER_INC(d->stats.dropped);
+                log_debug("DNS query dropped: no nameserver in %s.", d->resolv_conf);
+                return true;
+        }
+        memcpy(q.client_mac, eh->ether_shost, ETH_ALEN);
+        memcpy(q.gw_mac, eh->ether_dhost, ETH_ALEN);
+        q.client_port = uh->uh_sport;
+        forward_query(d, &q, frame + off + 8, ulen - 8);
         return true;
 }

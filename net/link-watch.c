@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
+#include <assert.h>
 #include <errno.h>
 #include <linux/netlink.h>
 #include <linux/rtnetlink.h>
@@ -62,6 +63,9 @@ int link_watch_new(sd_event *e, link_watch_cb cb, void *userdata, LinkWatch **re
         struct sockaddr_nl sa = { .nl_family = AF_NETLINK, .nl_groups = RTMGRP_LINK };
         LinkWatch *w;
         int r;
+
+        assert(e);
+        assert(ret);
 
         w = calloc(1, sizeof *w);
         if (!w)

@@ -1,54 +1,43 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-#include <signal.h>
-#include <systemd/sd-daemon.h>
-
-#include "bus-util.h"
-#include "log.h"
+/* krata-networkd: wiring only. networkd-manager.c keeps the attachments,
+ * networkd-bus.c is the D-Bus face, zone-loop.c runs each zone's slirp. */
 #include "networkd-bus.h"
 #include "networkd-manager.h"
+#include "service.h"
 
-#define IDLE_USEC (30 * 1000000ULL)
+static int networkd_init(Service *s) {
+        Manager *m;
+        int r;
 
-DEFINE_TRIVIAL_CLEANUP_FUNC(Manager *, manager_free);
+        r = manager_new(s->event, s->bus, &m);
+        if (r < 0)
+                return r;
+        s->userdata = m;
+        return manager_startup(m);
+}
 
-static int check_idle(void *userdata) {
+static bool networkd_is_idle(void *userdata) {
         return manager_is_idle(userdata);
 }
 
+static void networkd_done(void *userdata) {
+        manager_free(userdata);
+}
+
+static const ServiceDefinition networkd = {
+        .name = "krata-networkd",
+        .bus_name = NETWORK_BUS_NAME,
+        .summary = "Userspace NAT networking for krata zones (" NETWORK_BUS_NAME ").",
+        .environment_help = "Settings: networkd.conf in $KRATA_CONFIG_DIR. See krata-networkd(8).",
+        .ready_status = "Serving zone networks.",
+        .init = networkd_init,
+        .object_path = NETWORK_PATH,
+        .interface = NETWORK_INTERFACE,
+        .vtable = network_vtable,
+        .is_idle = networkd_is_idle,
+        .done = networkd_done,
+};
+
 int main(int argc, char *argv[]) {
-        _cleanup_(manager_freep) Manager *m = NULL;
-        sigset_t ss;
-        int r;
-
-        log_setup("krata-networkd");
-        if (argc > 1) {
-                log_error("This program takes no arguments; it is started by D-Bus activation.");
-                return 1;
-        }
-        (void) bus_register_krata_errors();
-
-        sigemptyset(&ss);
-        sigaddset(&ss, SIGTERM);
-        sigaddset(&ss, SIGINT);
-        sigprocmask(SIG_BLOCK, &ss, NULL);
-        /* Writes to a closed host socket must not kill us. */
-        signal(SIGPIPE, SIG_IGN);
-
-        r = manager_new(&m);
-        if (r < 0)
-                return 1;
-        (void) sd_event_add_signal(m->event, NULL, SIGTERM, NULL, NULL);
-        (void) sd_event_add_signal(m->event, NULL, SIGINT, NULL, NULL);
-
-        r = manager_startup(m);
-        if (r < 0)
-                return 1;
-        r = manager_bus_register(m);
-        if (r < 0)
-                return 1;
-
-        (void) sd_notify(false, "READY=1\nSTATUS=Serving zone networks.");
-        r = bus_run_service(m->event, m->bus, NETWORK_BUS_NAME, IDLE_USEC, check_idle, m);
-        (void) sd_notify(false, "STOPPING=1");
-        return r < 0 ? 1 : 0;
+        return service_main(&networkd, argc, argv);
 }

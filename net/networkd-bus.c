@@ -242,7 +242,7 @@ static int method_remove_port_forward(sd_bus_message *msg, void *userdata, sd_bu
         return sd_bus_reply_method_return(msg, NULL);
 }
 
-static const sd_bus_vtable network_vtable[] = {
+const sd_bus_vtable network_vtable[] = {
         SD_BUS_VTABLE_START(0),
         SD_BUS_METHOD_WITH_ARGS("AttachZone",
                                 SD_BUS_ARGS("s", zone, "s", ifname, "a{sv}", options),
@@ -261,15 +261,3 @@ static const sd_bus_vtable network_vtable[] = {
                                 SD_BUS_NO_RESULT, method_remove_port_forward, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_VTABLE_END,
 };
-
-int manager_bus_register(Manager *m) {
-        int r;
-
-        r = bus_connect_system(&m->bus);
-        if (r < 0)
-                return r;
-        r = sd_bus_add_object_vtable(m->bus, NULL, NETWORK_PATH, NETWORK_INTERFACE, network_vtable, m);
-        if (r < 0)
-                return log_error_errno(r, "Failed to register %s: %m", NETWORK_PATH);
-        return 0;
-}

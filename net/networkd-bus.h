@@ -3,5 +3,5 @@
 
 #include "networkd-manager.h"
 
-
-int manager_bus_register(Manager *m);
+/* org.krata.Network1 at NETWORK_PATH, userdata the Manager. */
+extern const sd_bus_vtable network_vtable[];

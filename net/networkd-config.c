@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
+#include <assert.h>
 #include <ctype.h>
 #include <errno.h>
 #include <stddef.h>
@@ -12,6 +13,8 @@
 #include "string-util.h"
 
 void network_config_init(NetworkConfig *c) {
+        assert(c);
+
         *c = (NetworkConfig) {};
         (void) parse_prefix4(NETWORKD_DEFAULT_PREFIX4, &c->prefix4, &c->prefixlen4);
         (void) parse_prefix6(NETWORKD_DEFAULT_PREFIX6, &c->prefix6, &c->prefixlen6);
@@ -61,10 +64,17 @@ static const ConfigFormat network_config_format = {
 };
 
 int network_config_parse(NetworkConfig *c, const char *text, const char *source) {
+        assert(c);
+        assert(text);
+        assert(source);
+
         return config_parse_logged(&network_config_format, source, text, c);
 }
 
 int network_config_load(NetworkConfig *c, const char *path) {
+        assert(c);
+        assert(path);
+
         return config_load_logged(&network_config_format, path, c);
 }
 
@@ -99,6 +109,8 @@ int port_forward_parse(const char *s, PortForward *ret) {
         _cleanup_free_ char *copy = NULL;
         PortForward f = { .protocol = FORWARD_TCP };
         char *slash, *colon;
+
+        assert(ret);
 
         if (isempty(s) || strlen(s) > 32)
                 return -EINVAL;

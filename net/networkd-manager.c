@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include <arpa/inet.h>
+#include <assert.h>
 #include <errno.h>
 #include <net/if.h>
 #include <stdlib.h>
@@ -25,6 +26,9 @@ bool ifname_is_valid(const char *s) {
 }
 
 Attachment *manager_find(Manager *m, const char *zone) {
+        assert(m);
+        assert(zone);
+
         for (Attachment *a = m->attachments; a; a = a->next)
                 if (streq(a->zone, zone))
                         return a;
@@ -32,6 +36,8 @@ Attachment *manager_find(Manager *m, const char *zone) {
 }
 
 Attachment *manager_find_forward(Manager *m, ForwardProtocol proto, uint16_t host_port) {
+        assert(m);
+
         for (Attachment *a = m->attachments; a; a = a->next)
                 for (size_t i = 0; i < a->n_forwards; i++)
                         if (a->forwards[i].protocol == proto && a->forwards[i].host_port == host_port)
@@ -40,6 +46,7 @@ Attachment *manager_find_forward(Manager *m, ForwardProtocol proto, uint16_t hos
 }
 
 bool manager_is_idle(Manager *m) {
+        assert(m);
         return !m->attachments && polkit_registry_busy(m->polkit) <= 0;
 }
 
@@ -113,6 +120,8 @@ int manager_save_state(Manager *m) {
         _cleanup_free_ char *dir = NULL;
         const char *text;
         int r;
+
+        assert(m);
 
         if (!root || !zones) {
                 json_object_put(zones);
@@ -237,6 +246,11 @@ int manager_attach(Manager *m, const char *zone, const char *ifname, const Attac
         uint32_t slot;
         int r;
 
+        assert(m);
+        assert(zone);
+        assert(ifname);
+        assert(opts);
+
         for (size_t i = 0; i < n_forwards; i++) {
                 Attachment *o = manager_find_forward(m, forwards[i].protocol, forwards[i].host_port);
                 if (o && !streq(o->zone, zone))
@@ -292,6 +306,9 @@ int manager_attach(Manager *m, const char *zone, const char *ifname, const Attac
 int manager_detach(Manager *m, const char *zone) {
         Attachment *a = manager_find(m, zone);
 
+        assert(m);
+        assert(zone);
+
         if (!a)
                 return -ENXIO;
         manager_unlink(m, a);
@@ -301,14 +318,20 @@ int manager_detach(Manager *m, const char *zone) {
         return 0;
 }
 
-int manager_new(Manager **ret) {
+int manager_new(sd_event *event, sd_bus *bus, Manager **ret) {
         _cleanup_free_ char *cfg = NULL;
         Manager *m;
         int r;
 
+        assert(event);
+        assert(bus);
+        assert(ret);
+
         m = calloc(1, sizeof *m);
         if (!m)
                 return log_oom();
+        m->event = event;
+        m->bus = bus;
         network_config_init(&m->config);
 
         cfg = krata_config_path(NETWORKD_CONFIG_FILE);
@@ -321,8 +344,6 @@ int manager_new(Manager **ret) {
         if (r >= 0)
                 r = address_pool_init(&m->pool, m->config.prefix4, m->config.prefixlen4,
                                       &m->config.prefix6, m->config.prefixlen6);
-        if (r >= 0)
-                r = sd_event_default(&m->event);
         if (r < 0) {
                 manager_free(m);
                 return r;
@@ -333,6 +354,8 @@ int manager_new(Manager **ret) {
 
 int manager_startup(Manager *m) {
         int r;
+
+        assert(m);
 
         r = link_watch_new(m->event, on_link, m, &m->link_watch);
         if (r < 0)
@@ -358,8 +381,5 @@ Manager *manager_free(Manager *m) {
         network_config_done(&m->config);
         free(m->state_path);
         polkit_registry_free(m->polkit);
-        sd_bus_flush_close_unref(m->bus);
-        sd_event_unref(m->event);
-        free(m);
-        return NULL;
+        return mfree(m);
 }

@@ -11,7 +11,8 @@
 #include "networkd-config.h"
 
 /* The bus thread's state. Each running attachment's data path is on a
- * thread of its own (zone-loop.h); nothing here is shared with those. */
+ * thread of its own (zone-loop.h); nothing here is shared with those. The
+ * event loop and the bus are the Service's (service.h), borrowed. */
 struct Manager {
         sd_event *event;
         sd_bus *bus;
@@ -23,7 +24,7 @@ struct Manager {
         char *state_path;
 };
 
-int manager_new(Manager **ret);
+int manager_new(sd_event *event, sd_bus *bus, Manager **ret);
 Manager *manager_free(Manager *m);
 int manager_startup(Manager *m);
 

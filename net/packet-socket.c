@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include <arpa/inet.h>
+#include <assert.h>
 #include <errno.h>
 #include <linux/if_packet.h>
 #include <netinet/in.h>
@@ -24,6 +25,8 @@ int packet_socket_open(int ifindex, int *ret_fd) {
         };
         int one = 1, bufsz = 4 * 1024 * 1024;
 
+        assert(ret_fd);
+
         /* Protocol 0: receive nothing until bound to the one interface. */
         fd = socket(AF_PACKET, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
         if (fd < 0)
@@ -46,6 +49,8 @@ uint32_t inet_csum_partial(const void *data, size_t len, uint32_t sum) {
         const uint8_t *p = data;
         uint64_t s = 0;
         uint32_t native;
+
+        assert(data || len == 0);
 
         /* RFC 1071: the one's complement sum does not care about byte order,
          * so add native 32-bit words and swap once at the end. */
@@ -84,6 +89,9 @@ uint16_t inet_csum_fold(uint32_t sum) {
 int packet_finish_checksum(uint8_t *frame, size_t len, const struct virtio_net_hdr *h) {
         size_t start = h->csum_start, off = h->csum_offset;
         uint16_t c;
+
+        assert(frame || len == 0);
+        assert(h);
 
         if (!(h->flags & VIRTIO_NET_HDR_F_NEEDS_CSUM))
                 return 0;
@@ -136,6 +144,8 @@ PacketBatch *packet_batch_new(void) {
 
 int packet_socket_recv_batch(int fd, PacketBatch *b) {
         int n;
+
+        assert(b);
 
         for (size_t i = 0; i < PACKET_BATCH; i++)
                 b->msgs[i] = (struct mmsghdr) {
@@ -210,6 +220,8 @@ ssize_t packet_socket_send(int fd, const void *frame, size_t len) {
         };
         struct msghdr msg = { .msg_iov = iov, .msg_iovlen = 2 };
         uint16_t pseudo;
+
+        assert(frame || len == 0);
 
         /* slirp finished the checksum; hand the frame over as CHECKSUM_PARTIAL
          * instead (the field back to the pseudo-header sum) so the zone's

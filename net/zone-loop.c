@@ -348,6 +348,9 @@ int zone_loop_new(const ZoneLoopParams *p, ZoneLoop **ret) {
         ZoneLoop *l;
         int r;
 
+        assert(p);
+        assert(ret);
+
         l = calloc(1, sizeof *l);
         if (!l) {
                 safe_close(p->packet_fd);
@@ -411,6 +414,9 @@ int zone_loop_start(ZoneLoop *l, sd_event *e, zone_loop_exit_t on_exit, void *us
         char name[16] = "net-";
         int r;
 
+        assert(l);
+        assert(e);
+
         assert(!l->started);
         r = sd_event_add_io(e, &l->exit_source, l->exit_fd, EPOLLIN, on_exit_fd, l);
         if (r < 0)
@@ -437,6 +443,8 @@ int zone_loop_call(ZoneLoop *l, zone_loop_call_t fn, void *userdata) {
         bool served = false;
         int r;
 
+        assert(l);
+
         if (!l->started)
                 return fn(l->slirp, userdata);
 
@@ -458,6 +466,9 @@ int zone_loop_call(ZoneLoop *l, zone_loop_call_t fn, void *userdata) {
 }
 
 void zone_loop_get_dns_stats(ZoneLoop *l, DnsForwarderStats *ret) {
+        assert(l);
+        assert(ret);
+
         dns_forwarder_get_stats(l->dns, ret);
 }
 

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
+#include <assert.h>
 #include <errno.h>
 #include <stdlib.h>
 
@@ -117,6 +118,11 @@ int bus_verify_polkit_async(sd_bus_message *call, const char *action, PolkitRegi
         _cleanup_bus_message_ sd_bus_message *req = NULL;
         _cleanup_(sd_bus_creds_unrefp) sd_bus_creds *creds = NULL;
         const char *sender;
+
+        assert(call);
+        assert(action);
+        assert(registry);
+
         uid_t uid;
         Query *q;
         int r;

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
+#include <assert.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -25,6 +26,9 @@ int bus_register_krata_errors(void) {
 
 int bus_connect_system(sd_bus **ret) {
         int r = sd_bus_open_system(ret);
+
+        assert(ret);
+
         if (r < 0)
                 return log_error_errno(r, "Failed to connect to the system bus (%s): %m. "
                                           "Is dbus running? In a development tree use tools/dev-env.",
@@ -42,6 +46,9 @@ int bus_reply_errnof(sd_bus_message *m, int r, const char *name, const char *fmt
         _cleanup_bus_error_ sd_bus_error error = SD_BUS_ERROR_NULL;
         char buf[1024];
         va_list ap;
+
+        assert(m);
+        assert(fmt);
 
         va_start(ap, fmt);
         vsnprintf(buf, sizeof buf, fmt, ap);
@@ -63,6 +70,10 @@ struct idle_state {
 int bus_run_service(sd_event *e, sd_bus *bus, const char *name, uint64_t idle_usec,
                     bus_idle_check_t check_idle, void *userdata) {
         int r;
+
+        assert(e);
+        assert(bus);
+        assert(name);
 
         r = sd_bus_attach_event(bus, e, SD_EVENT_PRIORITY_NORMAL);
         if (r < 0)

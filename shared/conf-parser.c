@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
+#include <assert.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <limits.h>
@@ -35,6 +36,8 @@ static void config_warning(ConfigContext *ctx, const char *fmt, ...) {
 int config_error(ConfigContext *ctx, const char *fmt, ...) {
         char why[512];
         va_list ap;
+
+        assert(fmt);
 
         va_start(ap, fmt);
         vsnprintf(why, sizeof why, fmt, ap);
@@ -167,6 +170,10 @@ int config_parse(const ConfigFormat *f, const char *path, const char *data, size
         char *p, *nl;
         int r = 0;
 
+        assert(f);
+        assert(path);
+        assert(data || size == 0);
+
         if (ret_error)
                 *ret_error = NULL;
         if (size > CONFIG_FILE_MAX) {
@@ -217,6 +224,10 @@ finish:
 int config_read_file(const char *path, char **ret, size_t *ret_size, char **ret_error) {
         int r;
 
+        assert(path);
+        assert(ret);
+        assert(ret_size);
+
         if (ret_error)
                 *ret_error = NULL;
         r = read_full_file(path, CONFIG_FILE_MAX, ret, ret_size);
@@ -230,6 +241,9 @@ int config_parse_file(const ConfigFormat *f, const char *path, void *userdata, c
         _cleanup_free_ char *data = NULL;
         size_t size;
         int r;
+
+        assert(f);
+        assert(path);
 
         r = config_read_file(path, &data, &size, ret_error);
         if (r < 0)
@@ -248,12 +262,19 @@ int config_parse_logged(const ConfigFormat *f, const char *origin, const char *t
         _cleanup_free_ char *error = NULL;
         int r = config_parse(f, origin, text, strlen(text), userdata, &error);
 
+        assert(f);
+        assert(origin);
+        assert(text);
+
         return r < 0 ? log_parse_error(r, error) : 0;
 }
 
 int config_load_logged(const ConfigFormat *f, const char *path, void *userdata) {
         _cleanup_free_ char *error = NULL;
         int r = config_parse_file(f, path, userdata, &error);
+
+        assert(f);
+        assert(path);
 
         if (r == -ENOENT)
                 return 0;
@@ -263,6 +284,11 @@ int config_load_logged(const ConfigFormat *f, const char *path, void *userdata) 
 int config_parse_string(ConfigContext *ctx, const ConfigTableItem *item, const char *value, void *data) {
         char **s = data, *n = strdup(value);
 
+        assert(ctx);
+        assert(item);
+        assert(value);
+        assert(data);
+
         if (!n)
                 return -ENOMEM;
         free(*s);
@@ -271,6 +297,11 @@ int config_parse_string(ConfigContext *ctx, const ConfigTableItem *item, const c
 }
 
 int config_parse_path(ConfigContext *ctx, const ConfigTableItem *item, const char *value, void *data) {
+        assert(ctx);
+        assert(item);
+        assert(value);
+        assert(data);
+
         if (value[0] != '/' || !string_is_printable(value, 4096))
                 return config_error(ctx, "'%s' is not an absolute path", value);
         return config_parse_string(ctx, item, value, data);
@@ -279,6 +310,11 @@ int config_parse_path(ConfigContext *ctx, const ConfigTableItem *item, const cha
 int config_parse_strv(ConfigContext *ctx, const ConfigTableItem *item, const char *value, void *data) {
         _cleanup_free_ char *copy = strdup(value);
         char ***l = data, *save = NULL;
+
+        assert(ctx);
+        assert(item);
+        assert(value);
+        assert(data);
 
         if (!copy)
                 return -ENOMEM;
@@ -290,6 +326,11 @@ int config_parse_strv(ConfigContext *ctx, const ConfigTableItem *item, const cha
 
 int config_parse_bool(ConfigContext *ctx, const ConfigTableItem *item, const char *value, void *data) {
         int b = parse_boolean(value);
+
+        assert(ctx);
+        assert(item);
+        assert(value);
+        assert(data);
 
         if (b < 0)
                 return config_error(ctx, "'%s' is not a boolean", value);
@@ -344,6 +385,11 @@ int config_parse_size(ConfigContext *ctx, const ConfigTableItem *item, const cha
         uint64_t v, max = item->max ?: UINT64_MAX;
         char a[32], b[32];
         int r = parse_size(value, &v);
+
+        assert(ctx);
+        assert(item);
+        assert(value);
+        assert(data);
 
         if (r == -ENOMEM)
                 return r;

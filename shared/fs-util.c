@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
+#include <assert.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -18,6 +19,9 @@ int tempfn_random(const char *path, char **ret) {
         _cleanup_free_ char *copy = strdup(path), *copy2 = strdup(path);
         uint64_t rnd;
 
+        assert(path);
+        assert(ret);
+
         if (!copy || !copy2)
                 return -ENOMEM;
         if (getrandom(&rnd, sizeof rnd, 0) != sizeof rnd)
@@ -29,6 +33,8 @@ int tempfn_random(const char *path, char **ret) {
 int fsync_directory_of(const char *path) {
         _cleanup_free_ char *copy = strdup(path);
         _cleanup_close_ int fd = -EBADF;
+
+        assert(path);
 
         if (!copy)
                 return -ENOMEM;
@@ -43,6 +49,9 @@ int write_file_atomic(const char *path, const void *data, size_t size, mode_t mo
         _cleanup_close_ int fd = -EBADF;
         const char *p = data;
         int r;
+
+        assert(path);
+        assert(data || size == 0);
 
         r = tempfn_random(path, &tmp);
         if (r < 0)
@@ -76,6 +85,9 @@ fail:
 }
 
 int write_string_file_atomic(const char *path, const char *s, mode_t mode) {
+        assert(path);
+        assert(s);
+
         return write_file_atomic(path, s, strlen(s), mode);
 }
 
@@ -83,6 +95,9 @@ int read_full_file(const char *path, size_t max_size, char **ret, size_t *ret_si
         _cleanup_close_ int fd = -EBADF;
         _cleanup_free_ char *buf = NULL;
         size_t size = 0, alloc = 0;
+
+        assert(path);
+        assert(ret);
 
         fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
         if (fd < 0)
@@ -124,6 +139,8 @@ int read_full_file(const char *path, size_t max_size, char **ret, size_t *ret_si
 
 int mkdir_p(const char *path, mode_t mode) {
         _cleanup_free_ char *p = strdup(path);
+
+        assert(path);
 
         if (!p)
                 return -ENOMEM;
@@ -179,6 +196,8 @@ static int rm_rf_at(int dfd, const char *name, dev_t dev) {
 int rm_rf(const char *path) {
         struct stat st;
         int r;
+
+        assert(path);
 
         if (lstat(path, &st) < 0)
                 return errno == ENOENT ? 0 : negative_errno();

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
+#include <assert.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <stdlib.h>
@@ -13,6 +14,9 @@ int json_parse_bounded(const char *buf, size_t size, size_t max_size, bool want_
         json_tokener *tok;
         json_object *o;
         enum json_tokener_error err;
+
+        assert(buf || size == 0);
+        assert(ret);
 
         if (size > max_size)
                 return -EFBIG;
@@ -55,6 +59,10 @@ static const char *type_name(json_type t) {
 }
 
 int json_dispatch(json_object *obj, const JsonDispatch table[], const char *what, void *base) {
+        assert(table);
+        assert(what);
+        assert(base);
+
         if (!obj || !json_object_is_type(obj, json_type_object))
                 return log_error_errno(SYNTHETIC_ERRNO(EBADMSG), "%s: expected a JSON object.", what);
 
@@ -91,6 +99,9 @@ int json_dispatch_string(const char *name _unused_, json_object *v, void *dest) 
         char **s = dest;
         char *n;
 
+        assert(v);
+        assert(dest);
+
         if (!json_object_is_type(v, json_type_string))
                 return -EINVAL;
         n = strdup(json_object_get_string(v));
@@ -105,6 +116,9 @@ int json_dispatch_strv(const char *name _unused_, json_object *v, void *dest) {
         _cleanup_strv_free_ char **l = calloc(1, sizeof(char *));
         char ***out = dest;
         size_t n;
+
+        assert(v);
+        assert(dest);
 
         if (!l)
                 return -ENOMEM;
@@ -124,6 +138,9 @@ int json_dispatch_strv(const char *name _unused_, json_object *v, void *dest) {
 }
 
 int json_dispatch_uint64(const char *name _unused_, json_object *v, void *dest) {
+        assert(v);
+        assert(dest);
+
         if (!json_object_is_type(v, json_type_int))
                 return -EINVAL;
         errno = 0;
@@ -142,6 +159,10 @@ int json_dispatch_uint64(const char *name _unused_, json_object *v, void *dest) 
 int json_dispatch_uint32(const char *name, json_object *v, void *dest) {
         uint64_t u;
         int r = json_dispatch_uint64(name, v, &u);
+
+        assert(v);
+        assert(dest);
+
         if (r < 0)
                 return r;
         if (u > UINT32_MAX)
@@ -151,6 +172,9 @@ int json_dispatch_uint32(const char *name, json_object *v, void *dest) {
 }
 
 int json_dispatch_int(const char *name _unused_, json_object *v, void *dest) {
+        assert(v);
+        assert(dest);
+
         int64_t i;
         if (!json_object_is_type(v, json_type_int))
                 return -EINVAL;
@@ -162,6 +186,9 @@ int json_dispatch_int(const char *name _unused_, json_object *v, void *dest) {
 }
 
 int json_dispatch_bool(const char *name _unused_, json_object *v, void *dest) {
+        assert(v);
+        assert(dest);
+
         if (!json_object_is_type(v, json_type_boolean))
                 return -EINVAL;
         *(bool *) dest = json_object_get_boolean(v);
@@ -169,6 +196,9 @@ int json_dispatch_bool(const char *name _unused_, json_object *v, void *dest) {
 }
 
 int json_dispatch_object(const char *name _unused_, json_object *v, void *dest) {
+        assert(v);
+        assert(dest);
+
         json_object **o = dest;
         json_object_put(*o);
         *o = json_object_get(v);
@@ -191,6 +221,10 @@ int json_print(FILE *f, json_object *obj, bool pretty) {
         const char *s = json_object_to_json_string_ext(
                 obj, (pretty ? JSON_C_TO_STRING_PRETTY : JSON_C_TO_STRING_PLAIN) |
                              JSON_C_TO_STRING_NOSLASHESCAPE);
+
+        assert(f);
+        assert(obj);
+
         if (!s)
                 return -ENOMEM;
         fputs(s, f);

@@ -7,12 +7,18 @@
  * for people; this header is what the code spells. Header-only, no sd-bus
  * dependency, so krata-init and tests may include it too. */
 
+#include <stdint.h>
+
 /* org.krata.Images1: krata-imaged */
 #define IMAGES_BUS_NAME "org.krata.Images1"
 #define IMAGES_PATH "/org/krata/images1"
 #define IMAGES_INTERFACE "org.krata.Images1"
 #define IMAGES_TRANSFER_INTERFACE "org.krata.Images1.Transfer"
 #define IMAGES_TRANSFER_PATH_PREFIX "/org/krata/images1/transfer"
+/* Images1.Pull/PullPlatform flags */
+#define IMAGES_PULL_FORCE (UINT64_C(1) << 0)            /* download and convert even when cached */
+/* Images1.Prune flags */
+#define IMAGES_PRUNE_ALL_BLOBS (UINT64_C(1) << 0)       /* also blobs complete images still list */
 
 /* org.krata.Zones1: krata-zoned */
 #define ZONES_BUS_NAME "org.krata.Zones1"

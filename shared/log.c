@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
+#include <assert.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -79,6 +80,9 @@ int log_level_from_string(const char *s) {
 
 int log_parse_level_arg(const char *s) {
         int l = log_level_from_string(s);
+
+        assert(s);
+
         if (l < 0)
                 return log_error_errno(SYNTHETIC_ERRNO(EINVAL),
                                        "Invalid log level '%s': expected debug, info, notice, warning, err, crit, alert, emerg or 0-7.",
@@ -92,6 +96,8 @@ int log_internal(int level, int error, const char *file _unused_, int line _unus
         char buf[2048];
         va_list ap;
         int saved = errno;
+
+        assert(format);
 
         /* %m in the format means the error passed in, not whatever errno is now. */
         errno = error;

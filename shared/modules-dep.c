@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
+#include <assert.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,6 +28,8 @@ char *module_name_normalize(const char *s) {
         const char *base = strrchr(s, '/');
         char *n, *dot;
 
+        assert(s);
+
         n = strdup(base ? base + 1 : s);
         if (!n)
                 return NULL;
@@ -51,6 +54,9 @@ int modules_dep_parse(const char *text, size_t size, ModulesDep **ret) {
         _cleanup_modules_dep_ ModulesDep *d = calloc(1, sizeof(ModulesDep));
         size_t cap = 0;
         const char *p = text, *end = text + size;
+
+        assert(text || size == 0);
+        assert(ret);
 
         if (!d)
                 return -ENOMEM;
@@ -105,6 +111,9 @@ int modules_dep_load(const char *path, ModulesDep **ret) {
         size_t size;
         int r;
 
+        assert(path);
+        assert(ret);
+
         r = read_full_file(path, MODULES_DEP_MAX, &text, &size);
         if (r < 0)
                 return log_error_errno(r, "Failed to read %s: %m", path);
@@ -113,6 +122,9 @@ int modules_dep_load(const char *path, ModulesDep **ret) {
 
 const ModuleEntry *modules_dep_find(const ModulesDep *d, const char *name) {
         _cleanup_free_ char *n = module_name_normalize(name);
+
+        assert(d);
+        assert(name);
 
         if (!n)
                 return NULL;
@@ -159,6 +171,9 @@ int modules_dep_resolve(const ModulesDep *d, char *const *names, char ***ret_ord
         _cleanup_free_ unsigned char *state = calloc(d->n_entries + 1, 1);
         int r;
 
+        assert(d);
+        assert(ret_order);
+
         if (!order || !missing || !state)
                 return -ENOMEM;
         STRV_FOREACH(n, names) {
@@ -183,6 +198,9 @@ int modules_dep_resolve(const ModulesDep *d, char *const *names, char ***ret_ord
 bool modules_builtin_contains(const char *text, const char *name) {
         _cleanup_free_ char *want = module_name_normalize(name);
         const char *p = text;
+
+        assert(text);
+        assert(name);
 
         if (!want)
                 return false;

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
+#include <assert.h>
 #include <stdlib.h>
 
 #include "paths.h"
@@ -26,17 +27,25 @@ const char *krata_cache_dir(void) {
 }
 
 char *krata_state_path(const char *rel) {
+        assert(rel);
+
         return path_join(krata_state_dir(), rel);
 }
 
 char *krata_runtime_path(const char *rel) {
+        assert(rel);
+
         return path_join(krata_runtime_dir(), rel);
 }
 
 char *krata_config_path(const char *rel) {
+        assert(rel);
+
         return path_join(krata_config_dir(), rel);
 }
 
 char *krata_cache_path(const char *rel) {
+        assert(rel);
+
         return path_join(krata_cache_dir(), rel);
 }

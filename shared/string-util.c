@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
+#include <assert.h>
 #include <ctype.h>
 #include <errno.h>
 #include <limits.h>
@@ -11,17 +12,27 @@
 
 const char *startswith(const char *s, const char *prefix) {
         size_t l = strlen(prefix);
+
+        assert(s);
+        assert(prefix);
+
         return strncmp(s, prefix, l) == 0 ? s + l : NULL;
 }
 
 const char *endswith(const char *s, const char *suffix) {
         size_t ls = strlen(s), lx = strlen(suffix);
+
+        assert(s);
+        assert(suffix);
+
         return ls >= lx && memcmp(s + ls - lx, suffix, lx) == 0 ? s + ls - lx : NULL;
 }
 
 int safe_atou64(const char *s, uint64_t *ret) {
         unsigned long long v;
         char *end;
+
+        assert(ret);
 
         if (isempty(s) || !isdigit((unsigned char) s[0]))
                 return -EINVAL;
@@ -38,6 +49,10 @@ int safe_atou64(const char *s, uint64_t *ret) {
 int safe_atou(const char *s, unsigned *ret) {
         uint64_t v;
         int r = safe_atou64(s, &v);
+
+        assert(s);
+        assert(ret);
+
         if (r < 0)
                 return r;
         if (v > UINT_MAX)
@@ -49,6 +64,8 @@ int safe_atou(const char *s, unsigned *ret) {
 int safe_atoi(const char *s, int *ret) {
         long v;
         char *end;
+
+        assert(ret);
 
         if (isempty(s))
                 return -EINVAL;
@@ -71,6 +88,8 @@ int parse_size(const char *s, uint64_t *ret) {
         uint64_t v;
         size_t l;
         int r;
+
+        assert(ret);
 
         if (isempty(s))
                 return -EINVAL;
@@ -178,6 +197,9 @@ bool filename_is_valid(const char *s) {
 
 bool string_is_printable(const char *s, size_t max_len) {
         size_t i;
+
+        assert(s);
+
         for (i = 0; s[i]; i++) {
                 if (i >= max_len)
                         return false;
@@ -218,6 +240,9 @@ int strv_consume(char ***l, char *value) {
 }
 
 int strv_extend(char ***l, const char *value) {
+        assert(l);
+        assert(value);
+
         return strv_consume(l, strdup(value));
 }
 
@@ -232,6 +257,8 @@ char **strv_copy(char *const *l) {
 }
 
 bool strv_contains(char *const *l, const char *s) {
+        assert(s);
+
         STRV_FOREACH(i, l)
                 if (streq(*i, s))
                         return true;
@@ -241,6 +268,8 @@ bool strv_contains(char *const *l, const char *s) {
 char *strv_join(char *const *l, const char *sep) {
         size_t len = 1, k = strlen(sep);
         char *r, *p;
+
+        assert(sep);
 
         STRV_FOREACH(s, l)
                 len += strlen(*s) + k;
@@ -259,6 +288,9 @@ char *strv_join(char *const *l, const char *sep) {
 int asprintf_safe(char **ret, const char *fmt, ...) {
         va_list ap;
         int r;
+
+        assert(ret);
+        assert(fmt);
 
         va_start(ap, fmt);
         r = vasprintf(ret, fmt, ap);

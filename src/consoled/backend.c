@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
+#include <assert.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -12,6 +13,8 @@
 int backend_new(Backend **ret) {
         Backend *b = calloc(1, sizeof *b);
         const char *dir = getenv("KRATA_CONSOLED_TEST_RING_DIR");
+
+        assert(ret);
 
         if (!b)
                 return -ENOMEM;
@@ -37,6 +40,8 @@ Backend *backend_free(Backend *b) {
 int backend_ensure_open(Backend *b) {
         int r;
 
+        assert(b);
+
         b->last_error[0] = 0;
         if (b->opened)
                 return 0;
@@ -49,6 +54,9 @@ int backend_ensure_open(Backend *b) {
 
 int backend_fail(Backend *b, int r, const char *fmt, ...) {
         va_list ap;
+
+        assert(b);
+        assert(fmt);
 
         r = ERRNO_VALUE(r);
         va_start(ap, fmt);

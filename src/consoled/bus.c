@@ -22,9 +22,9 @@ static int authorize(Manager *m, sd_bus_message *msg, const char *action, sd_bus
         return r == 0 ? 1 : 0;
 }
 
-static int read_zone(Manager *m, sd_bus_message *msg, const char *action, Zone **ret, sd_bus_error *error) {
+static int read_console(Manager *m, sd_bus_message *msg, const char *action, Console **ret, sd_bus_error *error) {
         const char *name;
-        Zone *z;
+        Console *con;
         int r;
 
         r = authorize(m, msg, action, error);
@@ -35,10 +35,10 @@ static int read_zone(Manager *m, sd_bus_message *msg, const char *action, Zone *
                 return r;
         if (!zone_name_is_valid(name))
                 return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Invalid zone name.");
-        z = manager_find_zone(m, name);
-        if (!z)
+        con = manager_find_console(m, name);
+        if (!con)
                 return sd_bus_error_setf(error, KRATA_ERROR_NO_SUCH_ZONE, "No console for zone %s.", name);
-        *ret = z;
+        *ret = con;
         return 0;
 }
 
@@ -59,7 +59,7 @@ static int method_register_zone(sd_bus_message *msg, void *userdata, sd_bus_erro
         /* dom0 has no PV console ring here; ids from 0x7FF0 up are reserved. */
         if (domid == 0 || domid >= 0x7FF0)
                 return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Invalid domain id %" PRIu32 ".", domid);
-        r = zone_register(m, name, domid);
+        r = manager_register_console(m, name, domid);
         if (r == -EEXIST)
                 return sd_bus_error_setf(error, KRATA_ERROR_ZONE_EXISTS,
                                          "Zone %s or domain %" PRIu32 " already has a console registered.", name, domid);
@@ -72,56 +72,56 @@ static int method_register_zone(sd_bus_message *msg, void *userdata, sd_bus_erro
 
 static int method_unregister_zone(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
         Manager *m = userdata;
-        Zone *z;
+        Console *con;
         int r;
 
-        r = read_zone(m, msg, POLKIT_ACTION_ZONE_MANAGE, &z, error);
+        r = read_console(m, msg, POLKIT_ACTION_ZONE_MANAGE, &con, error);
         if (r != 0)
                 return r;
-        zone_unregister(z);
+        console_unregister(con);
         return sd_bus_reply_method_return(msg, NULL);
 }
 
-static int reply_console_fd(sd_bus_message *msg, Zone *z, bool write, bool replay, sd_bus_error *error) {
+static int reply_console_fd(sd_bus_message *msg, Console *con, bool write, bool replay, sd_bus_error *error) {
         _cleanup_close_ int fd = -EBADF;
         int r;
 
-        r = zone_open_console(z, write, replay, &fd);
+        r = console_open_client(con, write, replay, &fd);
         if (r == -EBUSY)
-                return sd_bus_error_set_errnof(error, EBUSY, "Zone %s already has a writer attached; attach read-only or detach it first.", z->name);
+                return sd_bus_error_set_errnof(error, EBUSY, "Zone %s already has a writer attached; attach read-only or detach it first.", con->name);
         if (r == -ESRCH)
-                return sd_bus_error_set_errnof(error, ESRCH, "Zone %s is no longer running; its log is still available.", z->name);
+                return sd_bus_error_set_errnof(error, ESRCH, "Zone %s is no longer running; its log is still available.", con->name);
         if (r == -EMFILE)
-                return sd_bus_error_set_errnof(error, EMFILE, "Zone %s has too many console clients (%d).", z->name, CLIENTS_PER_ZONE_MAX);
+                return sd_bus_error_set_errnof(error, EMFILE, "Zone %s has too many console clients (%d).", con->name, CLIENTS_PER_CONSOLE_MAX);
         if (r < 0)
-                return sd_bus_error_set_errnof(error, r, "Cannot open the console of zone %s: %s", z->name, strerror(-r));
+                return sd_bus_error_set_errnof(error, r, "Cannot open the console of zone %s: %s", con->name, strerror(-r));
         return sd_bus_reply_method_return(msg, "h", fd); /* sd-bus sends a dup */
 }
 
 static int method_open_console(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
         Manager *m = userdata;
         int write;
-        Zone *z;
+        Console *con;
         int r;
 
-        r = read_zone(m, msg, POLKIT_ACTION_CONSOLE_ATTACH, &z, error);
+        r = read_console(m, msg, POLKIT_ACTION_CONSOLE_ATTACH, &con, error);
         if (r != 0)
                 return r;
         r = sd_bus_message_read(msg, "b", &write);
         if (r < 0)
                 return r;
-        return reply_console_fd(msg, z, write, false, error);
+        return reply_console_fd(msg, con, write, false, error);
 }
 
 static int method_follow_log(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
         Manager *m = userdata;
-        Zone *z;
+        Console *con;
         int r;
 
-        r = read_zone(m, msg, POLKIT_ACTION_CONSOLE_ATTACH, &z, error);
+        r = read_console(m, msg, POLKIT_ACTION_CONSOLE_ATTACH, &con, error);
         if (r != 0)
                 return r;
-        return reply_console_fd(msg, z, false, true, error);
+        return reply_console_fd(msg, con, false, true, error);
 }
 
 static int method_get_log(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
@@ -130,20 +130,20 @@ static int method_get_log(sd_bus_message *msg, void *userdata, sd_bus_error *err
         uint64_t pos = 0;
         size_t n;
         void *p;
-        Zone *z;
+        Console *con;
         int r;
 
-        r = read_zone(m, msg, POLKIT_ACTION_CONSOLE_ATTACH, &z, error);
+        r = read_console(m, msg, POLKIT_ACTION_CONSOLE_ATTACH, &con, error);
         if (r != 0)
                 return r;
-        n = (size_t) (z->scrollback.end - scrollback_start(&z->scrollback));
+        n = (size_t) (con->scrollback.end - scrollback_start(&con->scrollback));
         r = sd_bus_message_new_method_return(msg, &reply);
         if (r < 0)
                 return r;
         r = sd_bus_message_append_array_space(reply, 'y', n, &p);
         if (r < 0)
                 return r;
-        if (scrollback_peek(&z->scrollback, &pos, p, n, NULL) != n)
+        if (scrollback_peek(&con->scrollback, &pos, p, n, NULL) != n)
                 return -EIO;
         return sd_bus_send(NULL, reply, NULL);
 }
@@ -159,9 +159,9 @@ static int method_list_zones(sd_bus_message *msg, void *userdata, sd_bus_error *
         r = sd_bus_message_open_container(reply, 'a', "(susut)");
         if (r < 0)
                 return r;
-        for (Zone *z = m->zones; z; z = z->next) {
-                r = sd_bus_message_append(reply, "(susut)", z->name, z->domid, zone_state(z),
-                                          (uint32_t) z->n_clients, z->scrollback.end);
+        for (Console *con = m->consoles; con; con = con->next) {
+                r = sd_bus_message_append(reply, "(susut)", con->name, con->domid, console_state(con),
+                                          (uint32_t) con->n_clients, con->scrollback.end);
                 if (r < 0)
                         return r;
         }
@@ -174,10 +174,10 @@ static int method_list_zones(sd_bus_message *msg, void *userdata, sd_bus_error *
 static int method_resize(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
         Manager *m = userdata;
         uint16_t rows, cols;
-        Zone *z;
+        Console *con;
         int r;
 
-        r = read_zone(m, msg, POLKIT_ACTION_CONSOLE_ATTACH, &z, error);
+        r = read_console(m, msg, POLKIT_ACTION_CONSOLE_ATTACH, &con, error);
         if (r != 0)
                 return r;
         r = sd_bus_message_read(msg, "qq", &rows, &cols);
@@ -185,9 +185,9 @@ static int method_resize(sd_bus_message *msg, void *userdata, sd_bus_error *erro
                 return r;
         if (rows == 0 || cols == 0)
                 return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "A window size needs rows and columns.");
-        r = zone_set_winsize(z, rows, cols);
+        r = console_set_winsize(con, rows, cols);
         if (r < 0)
-                return sd_bus_error_set_errnof(error, r, "Cannot pass the window size to zone %s: %s", z->name, strerror(-r));
+                return sd_bus_error_set_errnof(error, r, "Cannot pass the window size to zone %s: %s", con->name, strerror(-r));
         return sd_bus_reply_method_return(msg, NULL);
 }
 
@@ -195,7 +195,7 @@ static int method_resize(sd_bus_message *msg, void *userdata, sd_bus_error *erro
  * org.krata.zone.manage, everything that reads or writes a console is
  * org.krata.console.attach (a console is as good as a root shell in the
  * zone), ListZones is open to all. */
-static const sd_bus_vtable console_vtable[] = {
+const sd_bus_vtable console_vtable[] = {
         SD_BUS_VTABLE_START(0),
         SD_BUS_METHOD_WITH_ARGS("RegisterZone", SD_BUS_ARGS("s", name, "u", domid), SD_BUS_NO_RESULT,
                                 method_register_zone, SD_BUS_VTABLE_UNPRIVILEGED),
@@ -213,10 +213,3 @@ static const sd_bus_vtable console_vtable[] = {
                                 method_resize, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_VTABLE_END,
 };
-
-int manager_add_bus_objects(Manager *m) {
-        int r = sd_bus_add_object_vtable(m->bus, NULL, CONSOLE_PATH, CONSOLE_INTERFACE, console_vtable, m);
-        if (r < 0)
-                return log_error_errno(r, "Failed to register %s: %m", CONSOLE_PATH);
-        return 0;
-}

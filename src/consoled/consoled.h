@@ -21,10 +21,10 @@
  * stop reading its socket, so back-pressure reaches the writer, no byte lost. */
 #define INPUT_BUFFER_MAX 4096
 #define JOURNAL_LINE_MAX 2048
-#define ZONES_MAX 4096
-#define CLIENTS_PER_ZONE_MAX 64
+#define CONSOLES_MAX 4096
+#define CLIENTS_PER_CONSOLE_MAX 64
 
-typedef struct Zone Zone;
+typedef struct Console Console;
 typedef struct Client Client;
 
 typedef struct Manager {
@@ -33,15 +33,15 @@ typedef struct Manager {
         Backend *backend;
         sd_event_source *watch_source;
         PolkitRegistry *polkit;
-        Zone *zones;
-        size_t n_zones;
+        Console *consoles;
+        size_t n_consoles;
         size_t scrollback_size;
         bool journal;
         JournalLimit journal_limit; /* all zones together */
 } Manager;
 
 struct Client {
-        Zone *zone;
+        Console *console;
         Client *next;
         int fd;
         sd_event_source *source;
@@ -54,9 +54,9 @@ struct Client {
         bool close_when_drained; /* the zone is gone: EOF after the last byte */
 };
 
-struct Zone {
+struct Console {
         Manager *manager;
-        Zone *next;
+        Console *next;
         char *name;
         uint32_t domid;
         Channel *channel;
@@ -79,15 +79,19 @@ struct Zone {
         bool dead;
 };
 
-/* zone.c */
-Zone *manager_find_zone(Manager *m, const char *name);
-int zone_register(Manager *m, const char *name, uint32_t domid);
-void zone_unregister(Zone *z);
-/* Returns the client's end of a new socketpair. */
-int zone_open_console(Zone *z, bool write, bool replay, int *ret_fd);
-int zone_set_winsize(Zone *z, unsigned rows, unsigned cols);
-const char *zone_state(const Zone *z);
-void manager_free_zones(Manager *m);
+/* manager.c: the daemon's state (its loop and bus are the Service's) */
+int manager_new(sd_event *event, sd_bus *bus, size_t scrollback_size, bool journal, Manager **ret);
+Manager *manager_free(Manager *m);
+bool manager_is_idle(Manager *m);
+Console *manager_find_console(Manager *m, const char *name);
 
-/* bus.c */
-int manager_add_bus_objects(Manager *m);
+/* console.c: one zone's console: its ring, scrollback and clients */
+int manager_register_console(Manager *m, const char *name, uint32_t domid);
+void console_unregister(Console *con);
+/* Returns the client's end of a new socketpair. */
+int console_open_client(Console *con, bool write, bool replay, int *ret_fd);
+int console_set_winsize(Console *con, unsigned rows, unsigned cols);
+const char *console_state(const Console *con);
+
+/* bus.c: org.krata.Console1 at CONSOLE_PATH, userdata the Manager */
+extern const sd_bus_vtable console_vtable[];

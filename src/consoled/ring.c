@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
+#include <assert.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,6 +28,9 @@ void console_ring_init(ConsoleRing *r, struct xencons_interface *intf) {
          * adopting another the guest stored meanwhile would defeat the check. */
         XENCONS_RING_IDX out_prod = load_acquire(&intf->out_prod), in_cons = load_acquire(&intf->in_cons);
 
+        assert(r);
+        assert(intf);
+
         *r = (ConsoleRing) {
                 .intf = intf,
                 .out_cons = load_acquire(&intf->out_cons),
@@ -47,6 +51,9 @@ int console_ring_read_output(ConsoleRing *r, void *buf, size_t n) {
         XENCONS_RING_IDX prod = load_acquire(&intf->out_prod);
         XENCONS_RING_IDX avail = prod - r->out_cons; /* wraps mod 2^32 by design */
         size_t done = 0;
+
+        assert(r);
+        assert(buf || n == 0);
 
         if (avail > OUT_SIZE) {
                 /* A producer cannot be more than one ring ahead of us: drop
@@ -77,6 +84,8 @@ int console_ring_input_space(ConsoleRing *r) {
         XENCONS_RING_IDX cons = load_acquire(&intf->in_cons);
         XENCONS_RING_IDX used = r->in_prod - cons;
 
+        assert(r);
+
         if (used > IN_SIZE) {
                 /* The guest claims to have consumed bytes we never wrote (or
                  * went backwards): treat the ring as empty from its index. */
@@ -92,6 +101,9 @@ int console_ring_write_input(ConsoleRing *r, const void *data, size_t n) {
         struct xencons_interface *intf = r->intf;
         int space = console_ring_input_space(r);
         size_t done = 0;
+
+        assert(r);
+        assert(data || n == 0);
 
         if (space < 0)
                 return space;
@@ -109,6 +121,8 @@ int console_ring_write_input(ConsoleRing *r, const void *data, size_t n) {
 }
 
 int scrollback_init(Scrollback *s, size_t size) {
+        assert(s);
+
         if (size == 0)
                 return -EINVAL;
         *s = (Scrollback) { .buf = malloc(size), .size = size };
@@ -123,6 +137,9 @@ void scrollback_done(Scrollback *s) {
 
 void scrollback_append(Scrollback *s, const void *data, size_t n) {
         const uint8_t *p = data;
+
+        assert(s);
+        assert(data || n == 0);
 
         if (n > s->size) { /* only the tail can be kept */
                 s->end += n - s->size;
@@ -156,6 +173,10 @@ size_t scrollback_span(const Scrollback *s, uint64_t *pos, const uint8_t **ret, 
         uint64_t skipped = clamp_pos(s, pos);
         size_t off, n;
 
+        assert(s);
+        assert(pos);
+        assert(ret);
+
         if (ret_skipped)
                 *ret_skipped = skipped;
         if (*pos == s->end) {
@@ -171,6 +192,10 @@ size_t scrollback_span(const Scrollback *s, uint64_t *pos, const uint8_t **ret, 
 size_t scrollback_peek(const Scrollback *s, uint64_t *pos, void *buf, size_t n, uint64_t *ret_skipped) {
         uint64_t p;
         size_t done = 0;
+
+        assert(s);
+        assert(pos);
+        assert(buf || n == 0);
 
         if (ret_skipped)
                 *ret_skipped = clamp_pos(s, pos);

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
+#include <assert.h>
 #include <ctype.h>
 #include <errno.h>
 #include <openssl/evp.h>
@@ -45,6 +46,9 @@ int auth_challenge_parse(const char *header, AuthChallenge *ret) {
         _cleanup_(auth_challenge_done) AuthChallenge c = {};
         const char *p = skip_ws(header);
         size_t n;
+
+        assert(header);
+        assert(ret);
 
         if (strlen(header) > CHALLENGE_MAX)
                 return -EBADMSG;
@@ -118,6 +122,10 @@ int auth_challenge_parse(const char *header, AuthChallenge *ret) {
 
 int base64_encode(const void *data, size_t size, char **ret) {
         char *s;
+
+        assert(data || size == 0);
+        assert(ret);
+
         if (size > SIZE_MAX / 2)
                 return -EFBIG;
         s = malloc(4 * ((size + 2) / 3) + 1);
@@ -132,6 +140,10 @@ int base64_decode(const char *s, void **ret, size_t *ret_size) {
         size_t n = strlen(s), pad = 0;
         unsigned char *buf;
         int len;
+
+        assert(s);
+        assert(ret);
+        assert(ret_size);
 
         if (n % 4 != 0 || n > INT32_MAX)
                 return -EINVAL;
@@ -158,6 +170,8 @@ int base64_decode(const char *s, void **ret, size_t *ret_size) {
 int auth_basic_header(const AuthCredentials *c, char **ret) {
         _cleanup_free_ char *pair = NULL, *b64 = NULL;
         int r;
+
+        assert(c);
 
         pair = strjoin(c->username, ":", c->password);
         if (!pair)
@@ -211,6 +225,10 @@ int auth_config_parse(const char *text, size_t size, const char *registry, AuthC
         json_object *auths = NULL;
         int r;
 
+        assert(text || size == 0);
+        assert(registry);
+        assert(ret);
+
         r = json_parse_bounded(text, size, AUTH_CONFIG_MAX, true, &root);
         if (r < 0)
                 return log_error_errno(r, "Registry credentials file is not a JSON object: %m");
@@ -262,6 +280,9 @@ int auth_config_load(const char *path, const char *registry, AuthCredentials *re
         _cleanup_free_ char *text = NULL;
         size_t size;
         int r;
+
+        assert(registry);
+        assert(ret);
 
         if (!path)
                 return 0;

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
+#include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -12,6 +13,7 @@
 #include "blob-fetch.h"
 #include "fs-util.h"
 #include "log.h"
+#include "sha256.h"
 #include "string-util.h"
 
 void blob_fetch_done(BlobFetch *b) {
@@ -165,9 +167,7 @@ static int blob_open(BlobFetch *b) {
 /* Called when an attempt ended: 1 = retry, 0 = done (verified and renamed), <0 = failed. */
 static int blob_finish(FetchState *s, BlobFetch *b, CURLcode code) {
         Registry *r = s->r;
-        unsigned char md[32];
-        unsigned len = 0;
-        char hex[65], buf[256];
+        char hex[SHA256_HEX_SIZE], buf[256];
 
         if (code == CURLE_ABORTED_BY_CALLBACK && r->cancel && atomic_load(r->cancel))
                 return registry_error(r, -ECANCELED, "canceled");
@@ -209,10 +209,8 @@ static int blob_finish(FetchState *s, BlobFetch *b, CURLcode code) {
         if (b->received != b->desc->size)
                 return registry_error(r, -EBADMSG, "blob %s from %s is truncated: %" PRIu64 " of %" PRIu64 " bytes",
                                       b->desc->digest, r->registry, b->received, b->desc->size);
-        if (!EVP_DigestFinal_ex(b->sha, md, &len) || len != 32)
+        if (sha256_final_hex(b->sha, hex) < 0)
                 return -EIO;
-        for (unsigned i = 0; i < 32; i++)
-                sprintf(hex + 2 * i, "%02x", md[i]);
         if (!streq(hex, b->desc->digest + strlen("sha256:")))
                 return registry_error(r, -EBADMSG, "blob %s from %s: digest mismatch, content is sha256:%s",
                                       b->desc->digest, r->registry, hex);
@@ -229,6 +227,9 @@ int blob_fetch_all(Registry *r, BlobFetch *blobs, size_t n, blob_progress_t prog
         CURLM *multi = curl_multi_init();
         size_t next = 0, running = 0, finished = 0;
         int k = 0;
+
+        assert(r);
+        assert(blobs || n == 0);
 
         if (!ctx || !multi) {
                 if (multi)

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
+#include <assert.h>
 #include <errno.h>
 #include <stddef.h>
 #include <stdlib.h>
@@ -32,6 +33,8 @@ const char *host_oci_architecture(void) {
 }
 
 void imaged_config_init(ImagedConfig *c) {
+        assert(c);
+
         *c = (ImagedConfig) {
                 .parallel_downloads = 4,
                 .retries = 3,
@@ -79,12 +82,18 @@ static const ConfigFormat imaged_config_format = {
 };
 
 int imaged_config_parse(ImagedConfig *c, const char *text, const char *origin) {
+        assert(c);
+        assert(text);
+        assert(origin);
+
         return config_parse_logged(&imaged_config_format, origin, text, c);
 }
 
 int imaged_config_load(ImagedConfig *c) {
         _cleanup_free_ char *path = krata_config_path("imaged.conf");
         int r;
+
+        assert(c);
 
         if (!path)
                 return log_oom();

@@ -216,7 +216,7 @@ static int method_prune(sd_bus_message *msg, void *userdata, sd_bus_error *error
         r = check_polkit(msg, m, error);
         if (r <= 0)
                 return r < 0 ? r : 1;
-        if (flags & ~PRUNE_ALL_BLOBS)
+        if (flags & ~IMAGES_PRUNE_ALL_BLOBS)
                 return sd_bus_error_set(error, SD_BUS_ERROR_INVALID_ARGS, "Unknown flags.");
         /* A running pull owns blobs no image lists yet. */
         if (m->n_transfers > 0)

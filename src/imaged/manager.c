@@ -1,4 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
+#include <assert.h>
+#include <curl/curl.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,20 +13,27 @@
 #include "string-util.h"
 #include "transfer.h"
 
-int manager_new(Manager **ret) {
-        _cleanup_(manager_freep) Manager *m = calloc(1, sizeof *m);
+int manager_new(sd_event *event, sd_bus *bus, Manager **ret) {
+        _cleanup_(manager_freep) Manager *m = NULL;
         int r;
 
+        assert(event);
+        assert(bus);
+        assert(ret);
+
+        m = calloc(1, sizeof *m);
         if (!m)
                 return log_oom();
+        m->event = event;
+        m->bus = bus;
         imaged_config_init(&m->config);
+        /* Before any worker thread exists (libcurl's rule). */
+        if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+                return log_error_errno(SYNTHETIC_ERRNO(EIO), "Failed to initialise libcurl.");
+        m->curl_initialized = true;
         r = imaged_config_load(&m->config);
         if (r < 0)
                 return r;
-        r = sd_event_default(&m->event);
-        if (r < 0)
-                return log_error_errno(r, "Failed to allocate event loop: %m");
-        (void) sd_event_set_watchdog(m->event, true);
         *ret = TAKE_PTR(m);
         return 0;
 }
@@ -37,30 +46,20 @@ Manager *manager_free(Manager *m) {
                 transfer_free(m->transfers[i]);
         free(m->transfers);
         polkit_registry_free(m->polkit);
-        sd_bus_flush_close_unref(m->bus);
-        sd_event_unref(m->event);
         imaged_config_done(&m->config);
+        if (m->curl_initialized)
+                curl_global_cleanup();
         return mfree(m);
 }
 
-int manager_connect_bus(Manager *m) {
-        int r;
-
-        r = bus_connect_system(&m->bus);
-        if (r < 0)
-                return r;
-        r = sd_bus_add_object_vtable(m->bus, NULL, IMAGES_PATH, IMAGES_INTERFACE, manager_vtable, m);
-        if (r < 0)
-                return log_error_errno(r, "Failed to register %s: %m", IMAGES_PATH);
-        return 0;
-}
-
-int manager_is_idle(void *userdata) {
-        Manager *m = userdata;
+bool manager_is_idle(Manager *m) {
+        assert(m);
         return m->n_transfers == 0 && !polkit_registry_busy(m->polkit);
 }
 
 void manager_update_status(Manager *m) {
+        assert(m);
+
         if (m->n_transfers == 0)
                 (void) sd_notify(0, "STATUS=Idle.");
         else
@@ -68,6 +67,8 @@ void manager_update_status(Manager *m) {
 }
 
 Transfer *manager_find_transfer(Manager *m, uint32_t id) {
+        assert(m);
+
         for (size_t i = 0; i < m->n_transfers; i++)
                 if (m->transfers[i]->id == id)
                         return m->transfers[i];
@@ -75,6 +76,10 @@ Transfer *manager_find_transfer(Manager *m, uint32_t id) {
 }
 
 Transfer *manager_find_pull(Manager *m, const char *reference, const char *platform) {
+        assert(m);
+        assert(reference);
+        assert(platform);
+
         for (size_t i = 0; i < m->n_transfers; i++) {
                 Transfer *t = m->transfers[i];
                 if (streq(t->req.reference, reference) && streq(t->req.platform, platform) &&
@@ -86,6 +91,10 @@ Transfer *manager_find_pull(Manager *m, const char *reference, const char *platf
 
 int manager_add_transfer(Manager *m, Transfer *t) {
         Transfer **l = realloc(m->transfers, (m->n_transfers + 1) * sizeof *l);
+
+        assert(m);
+        assert(t);
+
         if (!l)
                 return -ENOMEM;
         m->transfers = l;
@@ -94,6 +103,9 @@ int manager_add_transfer(Manager *m, Transfer *t) {
 }
 
 void manager_remove_transfer(Manager *m, Transfer *t) {
+        assert(m);
+        assert(t);
+
         for (size_t i = 0; i < m->n_transfers; i++)
                 if (m->transfers[i] == t) {
                         memmove(m->transfers + i, m->transfers + i + 1, (m->n_transfers - i - 1) * sizeof *m->transfers);

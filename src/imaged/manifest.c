@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
+#include <assert.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <stdarg.h>
@@ -40,6 +41,8 @@ MediaKind media_kind(const char *t) {
 }
 
 const char *layer_media_type_canonical(const char *t) {
+        assert(t);
+
         switch (media_kind(t)) {
         case MEDIA_LAYER_TAR:
                 return "application/vnd.oci.image.layer.v1.tar";
@@ -125,6 +128,9 @@ int manifest_document_kind(const char *buf, size_t size, const char *content_typ
         _cleanup_free_ char *ctype = content_type ? strndup(content_type, strcspn(content_type, "; ")) : NULL;
         MediaKind k;
         int r;
+
+        assert(buf || size == 0);
+        assert(ret);
 
         r = parse_document(buf, size, &o, ret_error);
         if (r < 0)
@@ -228,6 +234,10 @@ static int parse_versioned(const char *buf, size_t size, MediaKind want, const c
 int manifest_parse(const char *buf, size_t size, Manifest **ret, char **ret_error) {
         _cleanup_json_ json_object *o = NULL;
         _cleanup_(manifest_freep) Manifest *m = NULL;
+
+        assert(buf || size == 0);
+        assert(ret);
+
         json_object *v = NULL;
         int r;
 
@@ -271,6 +281,10 @@ int manifest_parse(const char *buf, size_t size, Manifest **ret, char **ret_erro
 int image_index_parse(const char *buf, size_t size, ImageIndex **ret, char **ret_error) {
         _cleanup_json_ json_object *o = NULL;
         _cleanup_(image_index_freep) ImageIndex *x = NULL;
+
+        assert(buf || size == 0);
+        assert(ret);
+
         json_object *v = NULL;
         int r;
 
@@ -295,6 +309,10 @@ int image_index_select(const ImageIndex *idx, const char *os, const char *arch, 
         const Descriptor *best = NULL;
         _cleanup_strv_free_ char **seen = NULL;
         _cleanup_free_ char *list = NULL;
+
+        assert(idx);
+        assert(arch);
+        assert(ret);
 
         for (size_t i = 0; i < idx->n_manifests; i++) {
                 const Descriptor *d = &idx->manifests[i];
@@ -327,6 +345,10 @@ int platform_parse(const char *s, char **ret_os, char **ret_arch, char **ret_var
         _cleanup_free_ char *copy = strdup(s), *os = NULL, *arch = NULL, *variant = NULL;
         char *save = NULL;
         size_t n;
+
+        assert(ret_os);
+        assert(ret_arch);
+        assert(ret_variant);
 
         if (!copy)
                 return -ENOMEM;

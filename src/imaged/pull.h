@@ -5,6 +5,7 @@
 #include <stdint.h>
 
 #include "imaged-config.h"
+#include "krata-bus.h"
 #include "oci-ref.h"
 #include "store.h"
 
@@ -20,8 +21,7 @@ typedef enum TransferPhase {
 
 const char *transfer_phase_to_string(TransferPhase p);
 
-#define PULL_FORCE (UINT64_C(1) << 0) /* download and convert even when cached */
-#define PULL_FLAGS_ALL PULL_FORCE
+#define PULL_FLAGS_ALL IMAGES_PULL_FORCE
 
 typedef struct PullRequest {
         OciRef *ref;

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
+#include <assert.h>
 #include <errno.h>
-#include <openssl/evp.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -15,26 +15,21 @@
 #include "log.h"
 #include "manifest.h"
 #include "registry.h"
+#include "sha256.h"
 #include "string-util.h"
 
 #define TOKEN_RESPONSE_MAX (1024u * 1024u)
 #define ERROR_BODY_MAX (64u * 1024u)
 
-int sha256_digest(const void *data, size_t size, char **ret) {
-        unsigned char md[32];
-        unsigned len = 0;
-        char *s;
+static int sha256_digest(const void *data, size_t size, char **ret) {
+        char hex[SHA256_HEX_SIZE];
+        int r;
 
-        if (!EVP_Digest(data, size, md, &len, EVP_sha256(), NULL) || len != 32)
-                return -EIO;
-        s = malloc(7 + 64 + 1);
-        if (!s)
-                return -ENOMEM;
-        memcpy(s, "sha256:", 7);
-        for (unsigned i = 0; i < 32; i++)
-                sprintf(s + 7 + 2 * i, "%02x", md[i]);
-        *ret = s;
-        return 0;
+        r = sha256_buffer(data, size, hex);
+        if (r < 0)
+                return r;
+        *ret = strjoin("sha256:", hex);
+        return *ret ? 0 : -ENOMEM;
 }
 
 /* Authorization headers that worked, per registry and repository, shared by
@@ -105,6 +100,9 @@ int registry_error(Registry *r, int err, const char *fmt, ...) {
         va_list ap;
         char *s = NULL;
 
+        assert(r);
+        assert(fmt);
+
         va_start(ap, fmt);
         if (vasprintf(&s, fmt, ap) < 0)
                 s = NULL;
@@ -118,6 +116,11 @@ int registry_error(Registry *r, int err, const char *fmt, ...) {
 int registry_new(const OciRef *ref, const ImagedConfig *config, const atomic_bool *cancel, Registry **ret) {
         _cleanup_(registry_freep) Registry *r = calloc(1, sizeof *r);
         int k;
+
+        assert(ref);
+        assert(config);
+        assert(cancel);
+        assert(ret);
 
         if (!r)
                 return -ENOMEM;
@@ -177,6 +180,10 @@ int registry_setup_easy(Registry *r, CURL *c, const char *url, bool bounded_tota
         const char *protos = r->insecure ? "http,https" : "https";
         const ImagedConfig *cfg = r->config;
 
+        assert(r);
+        assert(c);
+        assert(url);
+
         if (curl_easy_setopt(c, CURLOPT_URL, url) != CURLE_OK ||
             curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, protos) != CURLE_OK ||
             /* blobs are often redirected to object storage; never downgrade to http */
@@ -206,6 +213,8 @@ struct curl_slist *registry_headers(Registry *r, const char *accept, const char 
         _cleanup_free_ char *a = accept ? strjoin("Accept: ", accept) : NULL;
         _cleanup_free_ char *z = r->authorization ? strjoin("Authorization: ", r->authorization) : NULL;
         _cleanup_free_ char *g = range ? strjoin("Range: ", range) : NULL;
+
+        assert(r);
 
         if ((accept && !a) || (r->authorization && !z) || (range && !g))
                 return NULL;
@@ -269,6 +278,9 @@ int header_value(const char *line, size_t len, const char *name, char **ret) {
         size_t n = strlen(name), e;
         const char *v;
 
+        assert(line || len == 0);
+        assert(name);
+
         if (len <= n || strncasecmp(line, name, n) != 0 || line[n] != ':')
                 return 0;
         v = line + n + 1;
@@ -316,6 +328,32 @@ static const char *describe_curl_error(Registry *r, CURLcode c, char *buf, size_
         return buf;
 }
 
+/* One GET of url into p (headers may be NULL); *ret_code is curl's verdict. */
+static int perform_get(Registry *r, const char *url, struct curl_slist *headers, Response *p, CURLcode *ret_code,
+                       long *ret_status) {
+        CURL *c = curl_easy_init();
+        int k;
+
+        if (!c)
+                return -ENOMEM;
+        k = registry_setup_easy(r, c, url, true);
+        if (k < 0 ||
+            curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers) != CURLE_OK ||
+            curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, response_write) != CURLE_OK ||
+            curl_easy_setopt(c, CURLOPT_WRITEDATA, p) != CURLE_OK ||
+            curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, response_header) != CURLE_OK ||
+            curl_easy_setopt(c, CURLOPT_HEADERDATA, p) != CURLE_OK) {
+                curl_easy_cleanup(c);
+                return -ENOMEM;
+        }
+        r->n_requests++;
+        *ret_code = curl_easy_perform(c);
+        *ret_status = 0;
+        (void) curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, ret_status);
+        curl_easy_cleanup(c);
+        return 0;
+}
+
 /* One GET into memory with auth and retries. what names the object in errors. */
 static int registry_get(Registry *r, const char *url, const char *accept, size_t max, const char *what,
                         Response *ret, long *ret_status) {
@@ -325,31 +363,18 @@ static int registry_get(Registry *r, const char *url, const char *accept, size_t
         int k;
 
         for (;;) {
-                CURL *c = curl_easy_init();
                 struct curl_slist *h;
                 CURLcode code;
-                long status = 0;
+                long status;
 
-                if (!c)
-                        return -ENOMEM;
                 response_done(&p);
                 h = registry_headers(r, accept, NULL);
-                k = registry_setup_easy(r, c, url, true);
-                if (!h || k < 0 ||
-                    curl_easy_setopt(c, CURLOPT_HTTPHEADER, h) != CURLE_OK ||
-                    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, response_write) != CURLE_OK ||
-                    curl_easy_setopt(c, CURLOPT_WRITEDATA, &p) != CURLE_OK ||
-                    curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, response_header) != CURLE_OK ||
-                    curl_easy_setopt(c, CURLOPT_HEADERDATA, &p) != CURLE_OK) {
-                        curl_slist_free_all(h);
-                        curl_easy_cleanup(c);
+                if (!h)
                         return -ENOMEM;
-                }
-                r->n_requests++;
-                code = curl_easy_perform(c);
-                (void) curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+                k = perform_get(r, url, h, &p, &code, &status);
                 curl_slist_free_all(h);
-                curl_easy_cleanup(c);
+                if (k < 0)
+                        return k;
 
                 if (code == CURLE_ABORTED_BY_CALLBACK && r->cancel && atomic_load(r->cancel))
                         return registry_error(r, -ECANCELED, "canceled");
@@ -398,79 +423,48 @@ static int status_error(Registry *r, long status, const char *what) {
         }
 }
 
-static int fetch_token(Registry *r, const AuthChallenge *ch) {
-        _cleanup_free_ char *scope_default = NULL, *url = NULL, *service = NULL, *scope = NULL, *basic = NULL;
-        _cleanup_(response_done) Response p = { .max = TOKEN_RESPONSE_MAX };
-        _cleanup_json_ json_object *o = NULL;
-        json_object *t = NULL;
-        CURL *c;
-        long status = 0;
-        char buf[256];
-        CURLcode code;
-        struct curl_slist *h = NULL;
-        int k;
+/* REALM?scope=...&service=... as the challenge asks, our repository's pull scope by default. */
+static int token_url(const Registry *r, const AuthChallenge *ch, char **ret) {
+        _cleanup_free_ char *scope_default = strjoin("repository:", r->repository, ":pull");
+        char *service, *scope;
 
-        if (!startswith(ch->realm, "https://") && !(r->insecure && startswith(ch->realm, "http://")))
-                return registry_error(r, -EPROTO, "%s asks for a token from '%.200s', which is not an https URL",
-                                      r->registry, ch->realm);
-        scope_default = strjoin("repository:", r->repository, ":pull");
-        c = curl_easy_init();
-        if (!c || !scope_default) {
-                curl_easy_cleanup(c);
+        if (!scope_default)
                 return -ENOMEM;
-        }
-        service = ch->service ? curl_easy_escape(c, ch->service, 0) : NULL;
-        scope = curl_easy_escape(c, ch->scope ?: scope_default, 0);
-        url = strjoin(ch->realm, strchr(ch->realm, '?') ? "&" : "?", "scope=", strempty(scope),
-                      service ? "&service=" : "", strempty(service));
+        service = ch->service ? curl_easy_escape(NULL, ch->service, 0) : NULL;
+        scope = curl_easy_escape(NULL, ch->scope ?: scope_default, 0);
+        *ret = strjoin(ch->realm, strchr(ch->realm, '?') ? "&" : "?", "scope=", strempty(scope),
+                       service ? "&service=" : "", strempty(service));
         curl_free(service);
         curl_free(scope);
-        service = scope = NULL;
-        if (!url) {
-                curl_easy_cleanup(c);
-                return -ENOMEM;
-        }
-        if (r->have_creds) {
-                k = auth_basic_header(&r->creds, &basic);
-                if (k < 0) {
-                        curl_easy_cleanup(c);
-                        return k;
-                }
-                _cleanup_free_ char *line = strjoin("Authorization: ", basic);
-                h = line ? curl_slist_append(NULL, line) : NULL;
-                if (line)
-                        explicit_bzero(line, strlen(line));
-                explicit_bzero(basic, strlen(basic));
-                if (!h) {
-                        curl_easy_cleanup(c);
-                        return -ENOMEM;
-                }
-        }
-        k = registry_setup_easy(r, c, url, true);
-        if (k < 0 ||
-            curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, r->insecure ? "http,https" : "https") != CURLE_OK ||
-            curl_easy_setopt(c, CURLOPT_HTTPHEADER, h) != CURLE_OK ||
-            curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, response_write) != CURLE_OK ||
-            curl_easy_setopt(c, CURLOPT_WRITEDATA, &p) != CURLE_OK) {
-                curl_slist_free_all(h);
-                curl_easy_cleanup(c);
-                return -ENOMEM;
-        }
-        r->n_requests++;
-        code = curl_easy_perform(c);
-        (void) curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
-        curl_slist_free_all(h);
-        curl_easy_cleanup(c);
-        if (code != CURLE_OK)
-                return registry_error(r, code == CURLE_OPERATION_TIMEDOUT ? -ETIMEDOUT : -EREMOTEIO,
-                                      "token server %.200s for %s: %s", ch->realm, r->registry,
-                                      describe_curl_error(r, code, buf, sizeof buf));
-        if (status == 401 || status == 403)
-                return registry_error(r, -EACCES, "token server %.200s refused %s (HTTP %ld)", ch->realm,
-                                      r->have_creds ? "our credentials" : "anonymous access", status);
-        if (status != 200)
-                return registry_error(r, -EREMOTEIO, "token server %.200s answered HTTP %ld", ch->realm, status);
-        if (json_parse_bounded(p.body ?: "", p.size, TOKEN_RESPONSE_MAX, true, &o) < 0)
+        return *ret ? 0 : -ENOMEM;
+}
+
+/* Our Basic credentials for the token server; no header without any. */
+static int token_headers(Registry *r, struct curl_slist **ret) {
+        _cleanup_free_ char *basic = NULL, *line = NULL;
+        int k;
+
+        *ret = NULL;
+        if (!r->have_creds)
+                return 0;
+        k = auth_basic_header(&r->creds, &basic);
+        if (k < 0)
+                return k;
+        line = strjoin("Authorization: ", basic);
+        *ret = line ? curl_slist_append(NULL, line) : NULL;
+        if (line)
+                explicit_bzero(line, strlen(line));
+        explicit_bzero(basic, strlen(basic));
+        return *ret ? 0 : -ENOMEM;
+}
+
+/* The token server's JSON: "token" (or "access_token") and "expires_in". */
+static int token_store(Registry *r, const AuthChallenge *ch, const Response *p) {
+        _cleanup_json_ json_object *o = NULL;
+        json_object *t = NULL, *e = NULL;
+        int64_t lifetime = 60;
+
+        if (json_parse_bounded(p->body ?: "", p->size, TOKEN_RESPONSE_MAX, true, &o) < 0)
                 return registry_error(r, -EBADMSG, "token server %.200s sent malformed JSON", ch->realm);
         if ((!json_object_object_get_ex(o, "token", &t) || !json_object_is_type(t, json_type_string)) &&
             (!json_object_object_get_ex(o, "access_token", &t) || !json_object_is_type(t, json_type_string)))
@@ -478,8 +472,6 @@ static int fetch_token(Registry *r, const AuthChallenge *ch) {
         if (!string_is_printable(json_object_get_string(t), TOKEN_RESPONSE_MAX) ||
             strpbrk(json_object_get_string(t), " \t"))
                 return registry_error(r, -EBADMSG, "token server %.200s sent a malformed token", ch->realm);
-        json_object *e = NULL;
-        int64_t lifetime = 60;
         if (json_object_object_get_ex(o, "expires_in", &e) && json_object_is_type(e, json_type_int))
                 lifetime = json_object_get_int64(e);
         free(r->authorization);
@@ -491,9 +483,43 @@ static int fetch_token(Registry *r, const AuthChallenge *ch) {
         return 0;
 }
 
+static int fetch_token(Registry *r, const AuthChallenge *ch) {
+        _cleanup_(response_done) Response p = { .max = TOKEN_RESPONSE_MAX };
+        _cleanup_free_ char *url = NULL;
+        struct curl_slist *h = NULL;
+        CURLcode code = CURLE_OK;
+        long status = 0;
+        char buf[256];
+        int k;
+
+        if (!startswith(ch->realm, "https://") && !(r->insecure && startswith(ch->realm, "http://")))
+                return registry_error(r, -EPROTO, "%s asks for a token from '%.200s', which is not an https URL",
+                                      r->registry, ch->realm);
+        k = token_url(r, ch, &url);
+        if (k >= 0)
+                k = token_headers(r, &h);
+        if (k >= 0)
+                k = perform_get(r, url, h, &p, &code, &status);
+        curl_slist_free_all(h);
+        if (k < 0)
+                return k;
+        if (code != CURLE_OK)
+                return registry_error(r, code == CURLE_OPERATION_TIMEDOUT ? -ETIMEDOUT : -EREMOTEIO,
+                                      "token server %.200s for %s: %s", ch->realm, r->registry,
+                                      describe_curl_error(r, code, buf, sizeof buf));
+        if (status == 401 || status == 403)
+                return registry_error(r, -EACCES, "token server %.200s refused %s (HTTP %ld)", ch->realm,
+                                      r->have_creds ? "our credentials" : "anonymous access", status);
+        if (status != 200)
+                return registry_error(r, -EREMOTEIO, "token server %.200s answered HTTP %ld", ch->realm, status);
+        return token_store(r, ch, &p);
+}
+
 int registry_authenticate(Registry *r, const char *www_authenticate) {
         _cleanup_(auth_challenge_done) AuthChallenge ch = {};
         int k;
+
+        assert(www_authenticate);
 
         k = auth_challenge_parse(www_authenticate, &ch);
         if (k == -EOPNOTSUPP)
@@ -523,6 +549,13 @@ int registry_get_manifest(Registry *r, const char *reference, char **ret_body, s
         _cleanup_free_ char *url = NULL, *what = NULL, *digest = NULL;
         long status = 0;
         int k;
+
+        assert(r);
+        assert(reference);
+        assert(ret_body);
+        assert(ret_size);
+        assert(ret_content_type);
+        assert(ret_digest);
 
         url = strjoin(r->base_url, "/v2/", r->repository, "/manifests/", reference);
         what = strjoin("manifest ", r->repository, strchr(reference, ':') ? "@" : ":", reference);

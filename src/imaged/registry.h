@@ -50,5 +50,3 @@ int registry_get_manifest(Registry *r, const char *reference, char **ret_body, s
 bool curl_code_is_transient(CURLcode c);
 /* Copies the trimmed value of header "name:" from a raw header line; 1 if it matched. */
 int header_value(const char *line, size_t len, const char *name, char **ret);
-/* "sha256:<hex>" of a buffer. */
-int sha256_digest(const void *data, size_t size, char **ret);

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
+#include <assert.h>
 #include <dirent.h>
 #include <errno.h>
 #include <stdlib.h>
@@ -42,16 +43,24 @@ char *store_images_dir(void) {
 char *store_blob_path(const char *digest) {
         const char *hex = startswith(digest, "sha256:");
         _cleanup_free_ char *rel = hex ? strjoin("blobs/sha256/", hex) : NULL;
+
+        assert(digest);
+
         return rel ? krata_state_path(rel) : NULL;
 }
 
 char *store_image_dir(const char *digest) {
         const char *hex = startswith(digest, "sha256:");
         _cleanup_free_ char *rel = hex ? strjoin("images/", hex) : NULL;
+
+        assert(digest);
+
         return rel ? krata_state_path(rel) : NULL;
 }
 
 char *store_squashfs_path(const ImageRecord *r) {
+        assert(r);
+
         return path_join(r->dir, "rootfs.squashfs");
 }
 
@@ -86,6 +95,9 @@ json_object *image_record_to_json(const ImageRecord *r) {
 }
 
 int image_record_from_json(json_object *o, ImageRecord **ret) {
+        assert(o);
+        assert(ret);
+
         static const JsonDispatch table[] = {
                 { "digest", json_type_string, json_dispatch_string, offsetof(ImageRecord, digest), JSON_MANDATORY },
                 { "resolvedDigest", json_type_string, json_dispatch_string, offsetof(ImageRecord, resolved_digest), 0 },
@@ -116,6 +128,9 @@ int store_write_record(const char *dir, const ImageRecord *r) {
         _cleanup_free_ char *path = path_join(dir, "image.json");
         const char *s;
 
+        assert(dir);
+        assert(r);
+
         if (!o || !path)
                 return -ENOMEM;
         s = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE);
@@ -128,6 +143,9 @@ int store_load_image(const char *dir, ImageRecord **ret) {
         _cleanup_(image_record_freep) ImageRecord *r = NULL;
         size_t size;
         int k;
+
+        assert(dir);
+        assert(ret);
 
         if (!path)
                 return -ENOMEM;
@@ -158,6 +176,9 @@ int store_list_images(ImageRecord ***ret, size_t *ret_n) {
         size_t n = 0;
         struct dirent *de;
         DIR *d;
+
+        assert(ret);
+        assert(ret_n);
 
         if (!images)
                 return -ENOMEM;
@@ -202,69 +223,87 @@ oom:
         return -ENOMEM;
 }
 
-static bool record_matches(const ImageRecord *r, const char *what) {
+typedef bool (*record_match_t)(const ImageRecord *r, const char *what, const char *platform);
+
+static bool record_is(const ImageRecord *r, const char *what, const char *platform) {
+        return strv_contains(r->references, what) || streq(r->digest, what);
+}
+
+/* what, or a digest prefix of at least 12 hex digits ("sha256:" optional) */
+static bool record_matches(const ImageRecord *r, const char *what, const char *platform) {
         const char *hex = startswith(what, "sha256:") ?: what;
         size_t n = strlen(hex);
 
-        if (strv_contains(r->references, what) || streq(r->digest, what))
+        if (record_is(r, what, platform))
                 return true;
-        /* a digest prefix: at least 12 hex digits */
         if (n < 12 || n > 64 || strspn(hex, "0123456789abcdef") != n)
                 return false;
         return strneq(r->digest + 7, hex, n);
 }
 
+static bool record_resolves_to(const ImageRecord *r, const char *digest, const char *platform) {
+        return (streq_ptr(r->resolved_digest, digest) || streq(r->digest, digest)) && streq_ptr(r->platform, platform);
+}
+
+/* The index of the first listed image match() accepts; -ENOENT if none;
+ * with unique, -ENOTUNIQ if it accepts another. */
+static ssize_t find_index(ImageRecord **l, size_t n, record_match_t match, const char *what, const char *platform,
+                          bool unique) {
+        ssize_t found = -ENOENT;
+
+        for (size_t i = 0; i < n; i++) {
+                if (!match(l[i], what, platform))
+                        continue;
+                if (found >= 0)
+                        return -ENOTUNIQ;
+                found = (ssize_t) i;
+                if (!unique)
+                        break;
+        }
+        return found;
+}
+
+/* Hands l[i] (i >= 0) to *ret, frees the rest of the list, returns i's error otherwise. */
+static int take_record(ImageRecord **l, size_t n, ssize_t i, ImageRecord **ret) {
+        if (i >= 0) {
+                *ret = l[i];
+                l[i] = NULL;
+        }
+        image_record_list_free(l, n);
+        return i < 0 ? (int) i : 0;
+}
+
 int store_find_image(const char *what, ImageRecord **ret) {
-        ImageRecord **l = NULL, *found = NULL;
+        ImageRecord **l = NULL;
         size_t n = 0;
+        ssize_t i;
         int k;
+
+        assert(what);
+        assert(ret);
 
         k = store_list_images(&l, &n);
         if (k < 0)
                 return k;
         /* an exact reference or digest beats a prefix */
-        for (size_t i = 0; i < n && !found; i++)
-                if (strv_contains(l[i]->references, what) || streq(l[i]->digest, what))
-                        found = l[i];
-        for (size_t i = 0; i < n && !found; i++)
-                if (record_matches(l[i], what)) {
-                        for (size_t j = i + 1; j < n; j++)
-                                if (record_matches(l[j], what)) {
-                                        image_record_list_free(l, n);
-                                        return -ENOTUNIQ;
-                                }
-                        found = l[i];
-                }
-        for (size_t i = 0; i < n; i++)
-                if (l[i] != found)
-                        image_record_free(l[i]);
-        free(l);
-        if (!found)
-                return -ENOENT;
-        *ret = found;
-        return 0;
+        i = find_index(l, n, record_is, what, NULL, false);
+        if (i == -ENOENT)
+                i = find_index(l, n, record_matches, what, NULL, true);
+        return take_record(l, n, i, ret);
 }
 
 int store_find_by_resolved(const char *digest, const char *platform, ImageRecord **ret) {
-        ImageRecord **l = NULL, *found = NULL;
+        ImageRecord **l = NULL;
         size_t n = 0;
         int k;
+
+        assert(digest);
+        assert(ret);
 
         k = store_list_images(&l, &n);
         if (k < 0)
                 return k;
-        for (size_t i = 0; i < n && !found; i++)
-                if ((streq_ptr(l[i]->resolved_digest, digest) || streq(l[i]->digest, digest)) &&
-                    streq_ptr(l[i]->platform, platform))
-                        found = l[i];
-        for (size_t i = 0; i < n; i++)
-                if (l[i] != found)
-                        image_record_free(l[i]);
-        free(l);
-        if (!found)
-                return -ENOENT;
-        *ret = found;
-        return 0;
+        return take_record(l, n, find_index(l, n, record_resolves_to, digest, platform, false), ret);
 }
 
 static int strv_remove(char **l, const char *s) {
@@ -282,11 +321,12 @@ static int strv_remove(char **l, const char *s) {
         return removed;
 }
 
-/* Makes reference name only the image with this digest. */
-static int retag(const char *digest, const char *reference) {
+int store_tag_image(const char *digest, const char *reference) {
         ImageRecord **l = NULL;
         size_t n = 0;
         int k;
+
+        assert(digest);
 
         k = store_list_images(&l, &n);
         if (k < 0)
@@ -305,14 +345,14 @@ static int retag(const char *digest, const char *reference) {
         return k;
 }
 
-int store_tag_image(const char *digest, const char *reference) {
-        return retag(digest, reference);
-}
-
 int store_commit_image(const char *tmp_dir, ImageRecord *rec, const char *reference) {
         _cleanup_free_ char *dir = store_image_dir(rec->digest);
         struct stat st;
         int k;
+
+        assert(tmp_dir);
+        assert(rec);
+        assert(reference);
 
         if (!dir)
                 return -ENOMEM;
@@ -327,12 +367,14 @@ int store_commit_image(const char *tmp_dir, ImageRecord *rec, const char *refere
                         return -errno;
                 (void) fsync_directory_of(dir);
         }
-        return retag(rec->digest, reference);
+        return store_tag_image(rec->digest, reference);
 }
 
 int store_remove_image(const ImageRecord *r) {
         _cleanup_free_ char *images = store_images_dir(), *tmp = NULL;
         int k;
+
+        assert(r);
 
         if (!images)
                 return -ENOMEM;
@@ -362,6 +404,10 @@ int store_prune(uint64_t flags, unsigned *ret_images, unsigned *ret_blobs, uint6
         DIR *d;
         int k;
 
+        assert(ret_images);
+        assert(ret_blobs);
+        assert(ret_bytes);
+
         if (!images || !blobs)
                 return -ENOMEM;
         k = store_list_images(&l, &n);
@@ -377,7 +423,7 @@ int store_prune(uint64_t flags, unsigned *ret_images, unsigned *ret_blobs, uint6
                         }
                         continue;
                 }
-                if (flags & PRUNE_ALL_BLOBS)
+                if (flags & IMAGES_PRUNE_ALL_BLOBS)
                         continue;
                 if ((l[i]->config_digest && strv_extend(&keep, l[i]->config_digest + 7) < 0)) {
                         image_record_list_free(l, n);

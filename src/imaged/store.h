@@ -5,6 +5,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "krata-bus.h"
 #include "macro.h"
 
 /* The image cache under $KRATA_STATE_DIR:
@@ -56,5 +57,5 @@ int store_commit_image(const char *tmp_dir, ImageRecord *rec, const char *refere
 int store_tag_image(const char *digest, const char *reference);
 int store_remove_image(const ImageRecord *r);
 
-#define PRUNE_ALL_BLOBS (UINT64_C(1) << 0) /* also blobs complete images still list */
+/* flags: IMAGES_PRUNE_ALL_BLOBS */
 int store_prune(uint64_t flags, unsigned *ret_images, unsigned *ret_blobs, uint64_t *ret_bytes);

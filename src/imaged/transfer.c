@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
+#include <assert.h>
 #include <errno.h>
 #include <inttypes.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
@@ -158,29 +160,15 @@ static int on_efd(sd_event_source *s, int fd, uint32_t revents, void *userdata) 
         return 0;
 }
 
-static int property_get(sd_bus *bus, const char *path, const char *interface, const char *property,
-                        sd_bus_message *reply, void *userdata, sd_bus_error *error) {
+static BUS_DEFINE_PROPERTY_GET_ENUM(property_get_phase, transfer_phase, TransferPhase);
+
+static int property_get_progress(sd_bus *bus, const char *path, const char *interface, const char *property,
+                                 sd_bus_message *reply, void *userdata, sd_bus_error *error) {
         Transfer *t = userdata;
 
-        if (streq(property, "Id"))
-                return sd_bus_message_append(reply, "u", t->id);
-        if (streq(property, "Reference"))
-                return sd_bus_message_append(reply, "s", t->req.reference);
-        if (streq(property, "Platform"))
-                return sd_bus_message_append(reply, "s", t->req.platform);
-        if (streq(property, "Phase"))
-                return sd_bus_message_append(reply, "s", transfer_phase_to_string(t->pub_phase));
-        if (streq(property, "BytesDone"))
-                return sd_bus_message_append(reply, "t", t->pub_done);
-        if (streq(property, "BytesTotal"))
-                return sd_bus_message_append(reply, "t", t->pub_total);
-        if (streq(property, "Progress"))
-                return sd_bus_message_append(reply, "d",
-                                             t->pub_phase == PHASE_DONE ? 1.0 :
-                                             t->pub_total ? (double) t->pub_done / (double) t->pub_total : 0.0);
-        if (streq(property, "Error"))
-                return sd_bus_message_append(reply, "s", strempty(t->pub_error));
-        return -ENOENT;
+        return sd_bus_message_append(reply, "d",
+                                     t->pub_phase == PHASE_DONE ? 1.0 :
+                                     t->pub_total ? (double) t->pub_done / (double) t->pub_total : 0.0);
 }
 
 static int method_cancel(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
@@ -192,21 +180,25 @@ static int method_cancel(sd_bus_message *msg, void *userdata, sd_bus_error *erro
         return sd_bus_reply_method_return(msg, NULL);
 }
 
+/* What the worker publishes is copied to pub_* on the event loop (emit_changed). */
 static const sd_bus_vtable transfer_vtable[] = {
         SD_BUS_VTABLE_START(0),
-        SD_BUS_PROPERTY("Id", "u", property_get, 0, SD_BUS_VTABLE_PROPERTY_CONST),
-        SD_BUS_PROPERTY("Reference", "s", property_get, 0, SD_BUS_VTABLE_PROPERTY_CONST),
-        SD_BUS_PROPERTY("Platform", "s", property_get, 0, SD_BUS_VTABLE_PROPERTY_CONST),
-        SD_BUS_PROPERTY("Phase", "s", property_get, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
-        SD_BUS_PROPERTY("BytesDone", "t", property_get, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
-        SD_BUS_PROPERTY("BytesTotal", "t", property_get, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
-        SD_BUS_PROPERTY("Progress", "d", property_get, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
-        SD_BUS_PROPERTY("Error", "s", property_get, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("Id", "u", NULL, offsetof(Transfer, id), SD_BUS_VTABLE_PROPERTY_CONST),
+        SD_BUS_PROPERTY("Reference", "s", NULL, offsetof(Transfer, req.reference), SD_BUS_VTABLE_PROPERTY_CONST),
+        SD_BUS_PROPERTY("Platform", "s", NULL, offsetof(Transfer, req.platform), SD_BUS_VTABLE_PROPERTY_CONST),
+        SD_BUS_PROPERTY("Phase", "s", property_get_phase, offsetof(Transfer, pub_phase),
+                        SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("BytesDone", "t", NULL, offsetof(Transfer, pub_done), SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("BytesTotal", "t", NULL, offsetof(Transfer, pub_total), SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("Progress", "d", property_get_progress, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("Error", "s", NULL, offsetof(Transfer, pub_error), SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_METHOD("Cancel", "", "", method_cancel, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_VTABLE_END
 };
 
 void transfer_cancel(Transfer *t) {
+        assert(t);
+
         atomic_store(&t->req.cancel, true);
 }
 
@@ -233,6 +225,10 @@ int transfer_start(Manager *m, PullRequest *req, Transfer **ret) {
         Transfer *t = calloc(1, sizeof *t);
         char idbuf[16];
         int r;
+
+        assert(m);
+        assert(req);
+        assert(ret);
 
         if (!t)
                 return -ENOMEM;

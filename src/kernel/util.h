@@ -4,11 +4,10 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "sha256.h"
+
 /* Runs argv[0] (PATH search) with stdin from /dev/null and stdout to
  * /dev/null unless show_output; returns 0 on exit 0, else -EPROTO after
  * logging the command and its status. */
 int run_program(char *const argv[], bool show_output);
 
-/* sha256 of a file / of memory, as 64 lowercase hex digits (+NUL). */
-int sha256_file(const char *path, char ret[static 65]);
-void sha256_buffer(const void *data, size_t size, char ret[static 65]);

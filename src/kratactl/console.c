@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
+#include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -107,18 +108,134 @@ static int terminal_make_raw(Terminal *t) {
         return 1;
 }
 
-int console_session(sd_bus *bus, const char *name, int out_fd, int in_fd) {
-        bool write = in_fd >= 0;
-        Terminal term = {};
-        uint8_t in[4096], out[16384];
-        size_t n_in = 0;
-        bool stdin_eof = !write, shut = false, detach = false, tty;
-        _cleanup_close_ int sfd = -EBADF;
-        sigset_t mask, old;
-        int r = 0;
+typedef struct Session {
+        sd_bus *bus;
+        const char *name;
+        int out_fd, in_fd;       /* in_fd < 0: read-only */
+        int signal_fd;
+        bool tty;
+        uint8_t in[4096];        /* typed, not yet sent */
+        size_t n_in;
+        bool stdin_eof, shut, detach;
+} Session;
 
-        /* Signals arrive as events so the terminal is always restored:
-         * SIGWINCH is passed on, the rest end the session. */
+/* SIGWINCH is passed on; the other signals end the session. */
+static void session_signals(Session *s) {
+        struct signalfd_siginfo si;
+
+        while (read(s->signal_fd, &si, sizeof si) == (ssize_t) sizeof si) {
+                if (si.ssi_signo != SIGWINCH)
+                        s->detach = true;
+                else if (s->tty && s->in_fd >= 0)
+                        send_winsize(s->bus, s->name);
+        }
+}
+
+static int session_read_stdin(Session *s) {
+        ssize_t k = read(STDIN_FILENO, s->in, sizeof s->in);
+        uint8_t *d;
+
+        if (k < 0)
+                return errno == EAGAIN || errno == EINTR ? 0 :
+                        log_error_errno(errno, "Reading from standard input failed: %m");
+        if (k == 0) {
+                s->stdin_eof = true;
+                return 0;
+        }
+        s->n_in = (size_t) k;
+        d = s->tty ? memchr(s->in, DETACH_CHAR, s->n_in) : NULL;
+        if (d) { /* what was typed before it still goes */
+                s->n_in = (size_t) (d - s->in);
+                s->detach = true;
+        }
+        return 0;
+}
+
+/* Sends what was typed as far as the socket takes it (all of it on detach). */
+static int session_send_input(Session *s) {
+        ssize_t k = s->detach ? (write_all(s->in_fd, s->in, s->n_in) < 0 ? -1 : (ssize_t) s->n_in)
+                              : send(s->in_fd, s->in, s->n_in, MSG_DONTWAIT | MSG_NOSIGNAL);
+
+        if (k < 0 && errno != EAGAIN)
+                return log_error_errno(errno, "The console of zone %s went away: %m", s->name);
+        if (k > 0) {
+                memmove(s->in, s->in + k, s->n_in - (size_t) k);
+                s->n_in -= (size_t) k;
+        }
+        return 0;
+}
+
+/* Copies zone output to stdout; 1 when the console closed. */
+static int session_copy_output(Session *s) {
+        uint8_t out[16384];
+        ssize_t k = read(s->out_fd, out, sizeof out);
+        int r;
+
+        if (k < 0)
+                return errno == EAGAIN || errno == EINTR ? 0 :
+                        log_error_errno(errno, "Reading the console of zone %s failed: %m", s->name);
+        if (k == 0) {
+                if (s->tty)
+                        fprintf(stderr, "\r\nThe console of zone %s closed.\r\n", s->name);
+                return 1;
+        }
+        r = write_all(STDOUT_FILENO, out, (size_t) k);
+        if (r < 0)
+                return log_error_errno(r, "Writing to standard output failed: %m");
+        return 0;
+}
+
+static int session_loop(Session *s) {
+        int r;
+
+        while (!s->detach) {
+                /* stdin is polled only when there is room for it: a negative
+                 * fd is skipped, so its hang-up cannot be reported early. */
+                struct pollfd p[4] = {
+                        { .fd = !s->stdin_eof && s->n_in == 0 ? STDIN_FILENO : -1, .events = POLLIN },
+                        { .fd = s->out_fd, .events = POLLIN },
+                        { .fd = s->signal_fd, .events = POLLIN },
+                        { .fd = s->n_in > 0 ? s->in_fd : -1, .events = POLLOUT },
+                };
+
+                if (poll(p, 4, -1) < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        return log_error_errno(errno, "poll failed: %m");
+                }
+                if (p[2].revents & POLLIN)
+                        session_signals(s);
+                if (p[0].revents & (POLLIN | POLLHUP | POLLERR) && (r = session_read_stdin(s)) < 0)
+                        return r;
+                if (s->n_in > 0 && (s->detach || (p[3].revents & (POLLOUT | POLLERR | POLLHUP))) &&
+                    (r = session_send_input(s)) < 0)
+                        return r;
+                if (s->stdin_eof && s->in_fd >= 0 && s->n_in == 0 && !s->shut) {
+                        /* No more input (after the last bytes went out): the
+                         * writer slot is released, the zone's output still comes. */
+                        (void) shutdown(s->in_fd, SHUT_WR);
+                        s->shut = true;
+                }
+                if (p[1].revents & (POLLIN | POLLHUP | POLLERR)) {
+                        r = session_copy_output(s);
+                        if (r != 0)
+                                return r < 0 ? r : 0;
+                }
+        }
+        return 0;
+}
+
+int console_session(sd_bus *bus, const char *name, int out_fd, int in_fd) {
+        _cleanup_close_ int sfd = -EBADF;
+        Session s = { .bus = bus, .name = name, .out_fd = out_fd, .in_fd = in_fd, .stdin_eof = in_fd < 0 };
+        Terminal term = {};
+        sigset_t mask, old;
+        int r;
+
+        assert(bus);
+        assert(name);
+
+        /* Signals arrive as events so the terminal is always restored. */
         sigemptyset(&mask);
         sigaddset(&mask, SIGWINCH);
         sigaddset(&mask, SIGTERM);
@@ -129,102 +246,22 @@ int console_session(sd_bus *bus, const char *name, int out_fd, int in_fd) {
         sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
         if (sfd < 0) {
                 r = log_error_errno(errno, "signalfd failed: %m");
-                goto finish;
+                sigprocmask(SIG_SETMASK, &old, NULL);
+                return r;
         }
         signal(SIGPIPE, SIG_IGN);
+        s.signal_fd = sfd;
 
-        tty = terminal_make_raw(&term) > 0;
-        if (tty) {
-                fprintf(stderr, "Attached to zone %s%s. Press Ctrl+] to detach.\r\n", name, write ? "" : " (read-only)");
-                if (write)
+        s.tty = terminal_make_raw(&term) > 0;
+        if (s.tty) {
+                fprintf(stderr, "Attached to zone %s%s. Press Ctrl+] to detach.\r\n", name, in_fd >= 0 ? "" : " (read-only)");
+                if (in_fd >= 0)
                         send_winsize(bus, name);
         }
-
-        while (!detach) {
-                /* stdin is polled only when there is room for it: a negative
-                 * fd is skipped, so its hang-up cannot be reported early. */
-                bool want_stdin = !stdin_eof && n_in == 0;
-                struct pollfd p[4] = {
-                        { .fd = want_stdin ? STDIN_FILENO : -1, .events = POLLIN },
-                        { .fd = out_fd, .events = POLLIN },
-                        { .fd = sfd, .events = POLLIN },
-                        { .fd = n_in > 0 ? in_fd : -1, .events = POLLOUT },
-                };
-
-                if (poll(p, 4, -1) < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        r = log_error_errno(errno, "poll failed: %m");
-                        break;
-                }
-                if (p[2].revents & POLLIN) {
-                        struct signalfd_siginfo si;
-                        while (read(sfd, &si, sizeof si) == (ssize_t) sizeof si) {
-                                if (si.ssi_signo == SIGWINCH) {
-                                        if (tty && write)
-                                                send_winsize(bus, name);
-                                } else
-                                        detach = true;
-                        }
-                }
-                if (p[0].revents & (POLLIN | POLLHUP | POLLERR)) {
-                        ssize_t k = read(STDIN_FILENO, in, sizeof in);
-                        if (k < 0 && errno != EAGAIN && errno != EINTR) {
-                                r = log_error_errno(errno, "Reading from standard input failed: %m");
-                                break;
-                        }
-                        if (k == 0)
-                                stdin_eof = true;
-                        else if (k > 0) {
-                                n_in = (size_t) k;
-                                if (tty) {
-                                        uint8_t *d = memchr(in, DETACH_CHAR, n_in);
-                                        if (d) { /* what was typed before it still goes */
-                                                n_in = (size_t) (d - in);
-                                                detach = true;
-                                        }
-                                }
-                        }
-                }
-                if (n_in > 0 && (detach || (p[3].revents & (POLLOUT | POLLERR | POLLHUP)))) {
-                        ssize_t k = detach ? (write_all(in_fd, in, n_in) < 0 ? -1 : (ssize_t) n_in)
-                                           : send(in_fd, in, n_in, MSG_DONTWAIT | MSG_NOSIGNAL);
-                        if (k < 0 && errno != EAGAIN) {
-                                r = log_error_errno(errno, "The console of zone %s went away: %m", name);
-                                break;
-                        }
-                        if (k > 0) {
-                                memmove(in, in + k, n_in - (size_t) k);
-                                n_in -= (size_t) k;
-                        }
-                }
-                if (stdin_eof && write && n_in == 0 && !shut) {
-                        /* No more input (after the last bytes went out): the
-                         * writer slot is released, the zone's output still comes. */
-                        (void) shutdown(in_fd, SHUT_WR);
-                        shut = true;
-                }
-                if (p[1].revents & (POLLIN | POLLHUP | POLLERR)) {
-                        ssize_t k = read(out_fd, out, sizeof out);
-                        if (k < 0 && errno != EAGAIN && errno != EINTR) {
-                                r = log_error_errno(errno, "Reading the console of zone %s failed: %m", name);
-                                break;
-                        }
-                        if (k == 0) {
-                                if (tty)
-                                        fprintf(stderr, "\r\nThe console of zone %s closed.\r\n", name);
-                                break;
-                        }
-                        if (k > 0 && (r = write_all(STDOUT_FILENO, out, (size_t) k)) < 0) {
-                                log_error_errno(r, "Writing to standard output failed: %m");
-                                break;
-                        }
-                }
-        }
+        r = session_loop(&s);
         terminal_restore(&term);
-        if (detach && tty)
+        if (s.detach && s.tty)
                 fprintf(stderr, "\nDetached from zone %s.\n", name);
-finish:
         sigprocmask(SIG_SETMASK, &old, NULL);
         return r;
 }
@@ -240,6 +277,8 @@ int verb_zone_attach(int argc, char *argv[]) {
         _cleanup_close_ int fd = -EBADF, log_fd = -EBADF;
         bool read_only = false, history = false;
         int c, r;
+
+        assert(argv);
 
         optind = 0;
         while ((c = getopt_long(argc, argv, "+hrH", options, NULL)) >= 0)
@@ -263,9 +302,9 @@ int verb_zone_attach(int argc, char *argv[]) {
                 log_error("'zone attach' takes one zone name.");
                 return EXIT_USAGE;
         }
-        r = bus_connect_system(&bus);
-        if (r < 0)
-                return EXIT_UNAVAILABLE;
+        r = connect_bus(&bus);
+        if (r != EXIT_OK)
+                return r;
         /* With history, output comes from FollowLog (scrollback, then live,
          * no gap) and OpenConsole's fd only carries input; the daemon never
          * waits for a reader, so leaving its output unread costs nothing. */
@@ -337,6 +376,8 @@ int verb_zone_logs(int argc, char *argv[]) {
         bool follow = false;
         int c, r;
 
+        assert(argv);
+
         optind = 0;
         while ((c = getopt_long(argc, argv, "+hf", options, NULL)) >= 0)
                 switch (c) {
@@ -355,9 +396,9 @@ int verb_zone_logs(int argc, char *argv[]) {
                 return EXIT_USAGE;
         }
         signal(SIGPIPE, SIG_IGN);
-        r = bus_connect_system(&bus);
-        if (r < 0)
-                return EXIT_UNAVAILABLE;
+        r = connect_bus(&bus);
+        if (r != EXIT_OK)
+                return r;
         r = follow ? follow_log(bus, argv[optind]) : print_log(bus, argv[optind]);
         return r < 0 ? exit_code_from_errno(r) : EXIT_OK;
 }

@@ -27,6 +27,11 @@ extern bool arg_ask_password;
 
 /* Maps a negative errno from an operation to the exit codes above. */
 int exit_code_from_errno(int r);
+/* Connects to the system bus; EXIT_OK, or EXIT_UNAVAILABLE (logged). */
+int connect_bus(sd_bus **ret);
+/* Logs why a bus call failed ("WHAT: message", or the message alone when
+ * what is NULL) and maps it to an exit code. */
+int call_failed(const char *what, const sd_bus_error *error, int r);
 
 typedef struct Verb {
         const char *name;
@@ -40,6 +45,10 @@ typedef struct Verb {
 int dispatch_verb(const char *group, const Verb verbs[], int argc, char *argv[]);
 
 int verb_zone(int argc, char *argv[]);
+/* launch.c: `zone launch` */
+int verb_zone_launch(int argc, char *argv[]);
+/* A string property of the zone object at path (org.krata.Zone1). */
+int zone_property_string(sd_bus *bus, const char *path, const char *property, char **ret);
 int verb_image(int argc, char *argv[]);
 int verb_kernel(int argc, char *argv[]);
 int verb_network(int argc, char *argv[]);

@@ -37,6 +37,21 @@ int exit_code_from_errno(int r) {
         }
 }
 
+int connect_bus(sd_bus **ret) {
+        return bus_connect_system(ret) < 0 ? EXIT_UNAVAILABLE : EXIT_OK;
+}
+
+int call_failed(const char *what, const sd_bus_error *error, int r) {
+        if (what)
+                log_error("%s: %s", what, bus_error_message(error, r));
+        else
+                log_error("%s", bus_error_message(error, r));
+        /* A name nobody owns is a daemon that is not there, not a missing object. */
+        if (sd_bus_error_has_names(error, SD_BUS_ERROR_SERVICE_UNKNOWN, SD_BUS_ERROR_NAME_HAS_NO_OWNER))
+                return EXIT_UNAVAILABLE;
+        return exit_code_from_errno(r);
+}
+
 static void help_group(const char *group, const Verb verbs[]) {
         printf("Usage: kratactl [OPTIONS] %s COMMAND ...\n\nCommands:\n", group);
         for (const Verb *v = verbs; v->name; v++)
@@ -146,7 +161,7 @@ int main(int argc, char *argv[]) {
                 help();
                 return EXIT_USAGE;
         }
-        /* The seed's short forms. */
+        /* Shortcuts for the zone verbs used most (kratactl(1)). */
         if (streq(argv[0], "launch") || streq(argv[0], "list") || streq(argv[0], "destroy"))
                 return verb_zone(argc, argv);
         if (streq(argv[0], "help")) {

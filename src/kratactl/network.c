@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
+#include <assert.h>
 #include <errno.h>
 
 #include "bus-util.h"
@@ -77,14 +78,12 @@ static int verb_list(int argc, char *argv[]) {
         _cleanup_table_ Table *t = NULL;
         int r;
 
-        r = bus_connect_system(&bus);
-        if (r < 0)
-                return exit_code_from_errno(r);
+        r = connect_bus(&bus);
+        if (r != EXIT_OK)
+                return r;
         r = sd_bus_call_method(bus, NETWORK_BUS_NAME, NETWORK_PATH, NETWORK_INTERFACE, "ListAttachments", &error, &reply, NULL);
-        if (r < 0) {
-                log_error("Failed to list network attachments: %s", bus_error_message(&error, r));
-                return exit_code_from_errno(sd_bus_error_get_errno(&error) ? -sd_bus_error_get_errno(&error) : r);
-        }
+        if (r < 0)
+                return call_failed("Failed to list network attachments", &error, r);
         t = table_new(columns, ELEMENTSOF(columns));
         if (!t)
                 return log_oom(), EXIT_FAILURE_GENERIC;
@@ -107,6 +106,8 @@ static int verb_list(int argc, char *argv[]) {
 }
 
 int verb_network(int argc, char *argv[]) {
+        assert(argv);
+
         static const Verb verbs[] = {
                 { "list", 1, 1, verb_list, "list zone network attachments, addresses, forwards, counters" },
                 {}

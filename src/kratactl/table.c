@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
+#include <assert.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -18,6 +19,9 @@ struct Table {
 
 Table *table_new(const TableColumn *columns, size_t n_columns) {
         Table *t = calloc(1, sizeof *t);
+
+        assert(columns || n_columns == 0);
+
         if (!t)
                 return NULL;
         t->columns = columns;
@@ -36,6 +40,9 @@ Table *table_free(Table *t) {
 }
 
 int table_add_row(Table *t, json_object *row) {
+        assert(t);
+        assert(row);
+
         if (json_object_array_add(t->rows, row) < 0) {
                 json_object_put(row);
                 return -ENOMEM;
@@ -47,6 +54,8 @@ const char *format_size(char *buf, size_t len, uint64_t bytes) {
         static const char suffix[] = "KMGTPE";
         double v = (double) bytes;
         size_t i = 0;
+
+        assert(buf);
 
         if (bytes < 1024) {
                 snprintf(buf, len, "%" PRIu64 "B", bytes);
@@ -100,6 +109,8 @@ int table_print(Table *t, OutputMode mode) {
         _cleanup_free_ size_t *width = NULL;
         _cleanup_free_ char **cells = NULL;
         int r = 0;
+
+        assert(t);
 
         if (mode == OUTPUT_JSON)
                 return json_print(stdout, t->rows, true);

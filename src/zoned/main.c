@@ -1,20 +1,31 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* krata-zoned: wires the bus, the event loop and the zone registry. */
 #include <errno.h>
-#include <getopt.h>
-#include <signal.h>
-#include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
 #include <systemd/sd-daemon.h>
 
 #include "log.h"
+#include "service.h"
 #include "string-util.h"
+#include "time-util.h"
 #include "zoned.h"
 
-#define IDLE_USEC_DEFAULT (30ULL * 1000000ULL)
+static uint64_t arg_idle_usec = SERVICE_IDLE_USEC_DEFAULT;
 
-static bool manager_is_idle(void *userdata) {
+/* KRATA_ZONED_IDLE_SEC: exit after this long idle; 0 never. */
+static int parse_environment(void) {
+        const char *e = getenv("KRATA_ZONED_IDLE_SEC");
+        unsigned s;
+
+        if (!e)
+                return 0;
+        if (safe_atou(e, &s) < 0)
+                return log_error_errno(SYNTHETIC_ERRNO(EINVAL), "KRATA_ZONED_IDLE_SEC=%s is not a number of seconds.", e);
+        arg_idle_usec = s == 0 ? UINT64_MAX : (uint64_t) s * USEC_PER_SEC;
+        return 0;
+}
+
+static bool zoned_is_idle(void *userdata) {
         Manager *m = userdata;
 
         if (polkit_registry_busy(m->polkit))
@@ -24,10 +35,6 @@ static bool manager_is_idle(void *userdata) {
                 if (z->child_source || z->pidfd_source || z->remove_when_gone)
                         return false;
         return true;
-}
-
-static int check_idle(void *userdata) {
-        return manager_is_idle(userdata);
 }
 
 static bool systemd_on_bus(sd_bus *bus) {
@@ -53,109 +60,67 @@ static bool want_systemd(sd_bus *bus) {
         return sd_booted() > 0 && systemd_on_bus(bus);
 }
 
-static void manager_free(Manager *m) {
+static int zoned_init(Service *s) {
+        Manager *m = calloc(1, sizeof *m);
+
+        if (!m)
+                return log_oom();
+        m->event = s->event;
+        m->bus = s->bus;
+        s->userdata = m;
+        s->idle_usec = arg_idle_usec;
+        m->use_systemd = want_systemd(m->bus);
+        log_info("Supervisors are started %s.", m->use_systemd ? "as krata-zone@.service units" : "as our own children");
+        return 0;
+}
+
+/* The zone objects, then the state rebuilt before the first caller comes. */
+static int zoned_add_objects(Service *s) {
+        Manager *m = s->userdata;
+        int r;
+
+        r = sd_bus_add_fallback_vtable(m->bus, NULL, ZONE_PATH_PREFIX, ZONE_INTERFACE, zone_vtable, zone_object_find, m);
+        if (r >= 0)
+                r = sd_bus_add_node_enumerator(m->bus, NULL, ZONE_PATH_PREFIX, zone_node_enumerator, m);
+        if (r >= 0)
+                r = sd_bus_add_object_manager(m->bus, NULL, KRATA_OBJECT_MANAGER_PATH);
+        if (r < 0)
+                return log_error_errno(r, "Failed to register objects: %m");
+
+        (void) manager_load_zones(m);
+        (void) manager_scan_domains(m);
+        log_info("Loaded %zu zone(s); %zu unknown domain(s).", m->n_zones, m->n_orphans);
+        return 0;
+}
+
+static void zoned_done(void *userdata) {
+        Manager *m = userdata;
+
         while (m->zones)
                 zone_free(m->zones);
         manager_clear_orphans(m);
         polkit_registry_free(m->polkit);
-        sd_bus_flush_close_unref(m->bus);
-        sd_event_unref(m->event);
+        free(m);
 }
 
-static void help(void) {
-        printf("krata-zoned [OPTIONS]\n\n"
-               "The krata zone registry: org.krata.Zones1 on the system bus.\n\n"
-               "  -h --help              Show this help\n"
-               "     --version           Show the version\n"
-               "     --log-level=LEVEL   debug, info, notice, warning, err\n\n"
-               "Environment: KRATA_ZONED_IDLE_SEC (exit after this long idle; 0 never),\n"
-               "KRATA_ZONED_SUPERVISOR=spawn|systemd. See krata-zoned(8).\n");
-}
+static const ServiceDefinition zoned = {
+        .name = "krata-zoned",
+        .bus_name = ZONES_BUS_NAME,
+        .summary = "The krata zone registry: " ZONES_BUS_NAME " on the system bus.",
+        .environment_help = "Environment: KRATA_ZONED_IDLE_SEC (exit after this long idle; 0 never),\n"
+                            "KRATA_ZONED_SUPERVISOR=spawn|systemd. See krata-zoned(8).",
+        .parse_environment = parse_environment,
+        .watch_children = true,
+        .ready_status = "Serving zones.",
+        .init = zoned_init,
+        .object_path = ZONES_PATH,
+        .interface = ZONES_INTERFACE,
+        .vtable = manager_vtable,
+        .add_objects = zoned_add_objects,
+        .is_idle = zoned_is_idle,
+        .done = zoned_done,
+};
 
 int main(int argc, char *argv[]) {
-        enum { ARG_VERSION = 0x100, ARG_LOG_LEVEL };
-        static const struct option options[] = {
-                { "help", no_argument, NULL, 'h' },
-                { "version", no_argument, NULL, ARG_VERSION },
-                { "log-level", required_argument, NULL, ARG_LOG_LEVEL },
-                {}
-        };
-        Manager m = {};
-        uint64_t idle = IDLE_USEC_DEFAULT;
-        const char *e;
-        sigset_t mask;
-        int c, r;
-
-        log_setup("krata-zoned");
-        while ((c = getopt_long(argc, argv, "h", options, NULL)) >= 0)
-                switch (c) {
-                case 'h':
-                        help();
-                        return 0;
-                case ARG_VERSION:
-                        printf("krata-zoned %s\n", PACKAGE_VERSION);
-                        return 0;
-                case ARG_LOG_LEVEL:
-                        if (log_parse_level_arg(optarg) < 0)
-                                return 2;
-                        break;
-                default:
-                        return 2;
-                }
-        if (optind < argc) {
-                log_error("krata-zoned takes no arguments.");
-                return 2;
-        }
-        e = getenv("KRATA_ZONED_IDLE_SEC");
-        if (e) {
-                unsigned s;
-                if (safe_atou(e, &s) < 0) {
-                        log_error("KRATA_ZONED_IDLE_SEC=%s is not a number of seconds.", e);
-                        return 2;
-                }
-                idle = s == 0 ? UINT64_MAX : (uint64_t) s * 1000000ULL;
-        }
-        (void) bus_register_krata_errors();
-
-        /* SIGCHLD for sd_event_add_child; SIGTERM/SIGINT for a clean exit. */
-        sigemptyset(&mask);
-        sigaddset(&mask, SIGCHLD);
-        sigaddset(&mask, SIGTERM);
-        sigaddset(&mask, SIGINT);
-        sigprocmask(SIG_BLOCK, &mask, NULL);
-
-        r = sd_event_default(&m.event);
-        if (r < 0) {
-                log_error_errno(r, "Failed to allocate event loop: %m");
-                goto finish;
-        }
-        (void) sd_event_add_signal(m.event, NULL, SIGTERM, NULL, NULL);
-        (void) sd_event_add_signal(m.event, NULL, SIGINT, NULL, NULL);
-        r = bus_connect_system(&m.bus);
-        if (r < 0)
-                goto finish;
-        m.use_systemd = want_systemd(m.bus);
-        log_info("Supervisors are started %s.", m.use_systemd ? "as krata-zone@.service units" : "as our own children");
-
-        r = sd_bus_add_object_vtable(m.bus, NULL, ZONES_PATH, ZONES_INTERFACE, manager_vtable, &m);
-        if (r >= 0)
-                r = sd_bus_add_fallback_vtable(m.bus, NULL, ZONE_PATH_PREFIX, ZONE_INTERFACE, zone_vtable,
-                                               zone_object_find, &m);
-        if (r >= 0)
-                r = sd_bus_add_node_enumerator(m.bus, NULL, ZONE_PATH_PREFIX, zone_node_enumerator, &m);
-        if (r >= 0)
-                r = sd_bus_add_object_manager(m.bus, NULL, KRATA_OBJECT_MANAGER_PATH);
-        if (r < 0) {
-                log_error_errno(r, "Failed to register objects: %m");
-                goto finish;
-        }
-
-        (void) manager_load_zones(&m);
-        (void) manager_scan_domains(&m);
-        log_info("Loaded %zu zone(s); %zu unknown domain(s).", m.n_zones, m.n_orphans);
-
-        r = bus_run_service(m.event, m.bus, ZONES_BUS_NAME, idle, check_idle, &m);
-finish:
-        manager_free(&m);
-        return r < 0 ? 1 : 0;
+        return service_main(&zoned, argc, argv);
 }

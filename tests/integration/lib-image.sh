@@ -66,6 +66,16 @@ YML
   printf -v "REG_$name" '%s' "127.0.0.1:$port"
 }
 
+# start_fake_registry LAYOUT: tests/integration/fake-registry.py serving
+# LAYOUT on a free port (its log is $WORK/fake.log); sets R=127.0.0.1:PORT
+start_fake_registry() {
+  /usr/bin/python3 "$SRC/tests/integration/fake-registry.py" "$1" "$WORK/fake-port" 2>"$WORK/fake.log" &
+  PIDS+=($!)
+  for _ in $(seq 100); do [ -s "$WORK/fake-port" ] && break; sleep 0.05; done
+  [ -s "$WORK/fake-port" ] || fail "fake registry did not start"
+  R=127.0.0.1:$(cat "$WORK/fake-port")
+}
+
 # build_busybox LAYOUT TAG [ARCH] [MARKER]: a single-layer image with busybox-static
 build_busybox() {
   local layout=$1 tag=$2 arch=${3:-amd64} marker=${4:-hello} b=$WORK/bundle-$RANDOM

@@ -15,11 +15,7 @@ for i in 2 3; do
   umoci repack --image "$WORK/L:three" "$WORK/b$i" >/dev/null
   rm -rf "$WORK/b$i"
 done
-/usr/bin/python3 "$SRC/tests/integration/fake-registry.py" "$WORK/L" "$WORK/fake-port" 2>"$WORK/fake.log" &
-PIDS+=($!)
-for _ in $(seq 100); do [ -s "$WORK/fake-port" ] && break; sleep 0.05; done
-[ -s "$WORK/fake-port" ] || fail "fake registry did not start"
-R=127.0.0.1:$(cat "$WORK/fake-port")
+start_fake_registry "$WORK/L"
 write_conf "StallTimeoutSec=2" "ConnectTimeoutSec=2" "Retries=1"
 
 check() { # PATTERN MODE

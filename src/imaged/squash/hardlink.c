@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
+#include <assert.h>
 #include <errno.h>
 #include <search.h>
 #include <stdlib.h>
@@ -48,6 +49,10 @@ void waitlist_free(WaitList *w) {
 
 int waitlist_add(WaitList *w, Node *n) {
         Node **nv = reallocarray(w->nodes, w->n + 1, sizeof *nv);
+
+        assert(w);
+        assert(n);
+
         if (!nv)
                 return -ENOMEM;
         w->nodes = nv;
@@ -70,6 +75,8 @@ static int waitlist_move(WaitList *to, WaitList *from) {
 void waitlist_remove(Node *n) {
         WaitList *w = n->wait;
 
+        assert(n);
+
         if (!w)
                 return;
         for (size_t i = 0; i < w->n; i++)
@@ -81,6 +88,9 @@ void waitlist_remove(Node *n) {
 }
 
 void waitlist_resolve(WaitList *w, SquashInode *inode) {
+        assert(w);
+        assert(inode);
+
         for (size_t i = 0; i < w->n; i++) {
                 w->nodes[i]->inode = inode;
                 w->nodes[i]->wait = NULL;
@@ -168,6 +178,8 @@ Links *links_free(Links *l) {
 }
 
 void links_begin_layer(Links *l, uint32_t layer) {
+        assert(l);
+
         drop_layer_state(l);
         l->layer = layer;
 }
@@ -181,6 +193,9 @@ static Seen *seen_find(Links *l, const char *path) {
 
 int links_seen(Links *l, const char *path, uint64_t ordinal, Seen **ret) {
         Seen *s = seen_find(l, path);
+
+        assert(l);
+        assert(ret);
 
         if (s)
                 s->link = mfree(s->link);
@@ -206,6 +221,11 @@ int links_take_pending(Links *l, Tree *t, const char *path, WaitList **ret) {
         Pending key = { .path = (char *) path }, **found, *pd;
         _cleanup_(waitlist_freep) WaitList *w = NULL;
         int r;
+
+        assert(l);
+        assert(t);
+        assert(path);
+        assert(ret);
 
         *ret = NULL;
         found = l->pending ? tfind(&key, &l->pending, pending_cmp) : NULL;
@@ -290,6 +310,10 @@ static int add_want(Links *l, uint64_t ordinal, WaitList *w) {
 int links_resolve(Links *l, const char *target, WaitList *w) {
         const char *t = target;
 
+        assert(l);
+        assert(target);
+        assert(w);
+
         for (unsigned depth = 0; depth < SQUASH_MAX_LINK_CHAIN; depth++) {
                 Seen *s = seen_find(l, t);
 
@@ -317,10 +341,14 @@ int links_resolve(Links *l, const char *target, WaitList *w) {
 }
 
 size_t links_n_wanted(Links *l) {
+        assert(l);
+
         return l->n_wants;
 }
 
 WaitList *links_wanted(Links *l, uint64_t ordinal) {
+        assert(l);
+
         for (size_t k = 0; k < l->n_wants; k++)
                 if (l->wants[k]->ordinal == ordinal)
                         return &l->wants[k]->list;
@@ -335,6 +363,11 @@ static void first_pending(const void *nodep, VISIT which, void *userdata) {
 
 bool links_first_unresolved(Links *l, uint32_t *ret_layer, const char **ret_link, const char **ret_target) {
         const Pending *pd = NULL;
+
+        assert(l);
+        assert(ret_layer);
+        assert(ret_link);
+        assert(ret_target);
 
         if (!l->pending)
                 return false;

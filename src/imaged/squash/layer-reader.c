@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include <archive.h>
+#include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <isa-l/igzip_lib.h>
@@ -30,6 +31,9 @@ void squash_set_inflate(SquashInflate engine) {
 }
 
 int squash_inflate_from_string(const char *s, SquashInflate *ret) {
+        assert(s);
+        assert(ret);
+
         if (streq(s, "isal"))
                 *ret = SQUASH_INFLATE_ISAL;
         else if (streq(s, "zlib"))
@@ -56,6 +60,9 @@ static const struct {
 };
 
 int squash_media_type_parse(const char *media_type, SquashCompression *ret) {
+        assert(media_type);
+        assert(ret);
+
         for (size_t i = 0; i < ELEMENTSOF(media_types); i++)
                 if (streq(media_type, media_types[i].media_type)) {
                         *ret = media_types[i].compression;
@@ -310,14 +317,86 @@ static int sniff(LayerReader *r, SquashCompression *ret) {
         return 0;
 }
 
+/* The layer file: a regular file of the size its descriptor says. */
+static int reader_open_file(LayerReader *r, uint64_t expected_size) {
+        struct stat st;
+
+        r->fd = open(r->path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+        if (r->fd < 0)
+                return reader_fail(r, errno, "opening layer %s: %m", r->path);
+        if (fstat(r->fd, &st) < 0)
+                return reader_fail(r, errno, "stat %s: %m", r->path);
+        if (!S_ISREG(st.st_mode))
+                return reader_fail(r, EBADFD, "layer %s is not a regular file", r->path);
+        r->file_size = (uint64_t) st.st_size;
+        if (expected_size > 0 && r->file_size != expected_size)
+                return reader_fail(r, EBADMSG, "layer %s has %llu bytes, its descriptor says %llu", r->path,
+                                   (unsigned long long) r->file_size, (unsigned long long) expected_size);
+        (void) posix_fadvise(r->fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+        return 0;
+}
+
+/* The compression the magic shows, which a given media type must agree with. */
+static int reader_choose_compression(LayerReader *r, const char *media_type) {
+        SquashCompression sniffed = SQUASH_COMPRESSION_NONE;
+        int k;
+
+        k = sniff(r, &sniffed);
+        if (k < 0)
+                return k;
+        if (!media_type) {
+                r->compression = sniffed;
+                return 0;
+        }
+        k = squash_media_type_parse(media_type, &r->compression);
+        if (k < 0)
+                return reader_fail(r, k, "layer %s: unsupported media type \"%s\"", r->path, media_type);
+        if (r->compression != sniffed && r->compression != SQUASH_COMPRESSION_NONE)
+                return reader_fail(r, EBADMSG, "layer %s: media type says %s but the data is not %s", r->path,
+                                   squash_compression_to_string(r->compression),
+                                   squash_compression_to_string(r->compression));
+        if (r->compression == SQUASH_COMPRESSION_NONE && sniffed != SQUASH_COMPRESSION_NONE)
+                return reader_fail(r, EBADMSG, "layer %s: media type says uncompressed tar but the data is %s",
+                                   r->path, squash_compression_to_string(sniffed));
+        return 0;
+}
+
+static int reader_init_inflater(LayerReader *r) {
+        r->in = malloc(IN_BUF_SIZE);
+        r->out = malloc(OUT_BUF_SIZE);
+        if (!r->in || !r->out)
+                return -ENOMEM;
+
+        switch (r->compression) {
+        case SQUASH_COMPRESSION_NONE:
+                r->stream_end = true; /* nothing can be truncated at this level */
+                return 0;
+        case SQUASH_COMPRESSION_GZIP:
+                if (r->engine == SQUASH_INFLATE_ISAL) {
+                        r->isal = calloc(1, sizeof *r->isal);
+                        if (!r->isal)
+                                return -ENOMEM;
+                        isal_inflate_init(r->isal);
+                        r->isal->crc_flag = ISAL_GZIP;
+                        return 0;
+                }
+                if (inflateInit2(&r->z, 16 + MAX_WBITS) != Z_OK)
+                        return -ENOMEM;
+                r->z_init = true;
+                return 0;
+        case SQUASH_COMPRESSION_ZSTD:
+                r->zstd = ZSTD_createDStream();
+                return r->zstd ? 0 : -ENOMEM;
+        }
+        return -EINVAL;
+}
+
 /* Everything but the tar parser: file, size check, compression, inflater. */
 static int reader_new(const char *path, const char *media_type, uint64_t expected_size,
                       layer_reader_progress_t progress, void *userdata,
                       LayerReader **ret, char **ret_error) {
         _cleanup_(layer_reader_freep) LayerReader *r = NULL;
-        SquashCompression sniffed = SQUASH_COMPRESSION_NONE;
-        struct stat st;
-        int rr;
+        int k;
 
         r = calloc(1, sizeof *r);
         if (!r)
@@ -330,85 +409,19 @@ static int reader_new(const char *path, const char *media_type, uint64_t expecte
         if (!r->path)
                 return -ENOMEM;
 
-        r->fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-        if (r->fd < 0) {
-                rr = reader_fail(r, errno, "opening layer %s: %m", path);
-                goto fail;
+        k = reader_open_file(r, expected_size);
+        if (k >= 0)
+                k = reader_choose_compression(r, media_type);
+        if (k < 0) {
+                if (ret_error)
+                        *ret_error = TAKE_PTR(r->message);
+                return k;
         }
-        if (fstat(r->fd, &st) < 0) {
-                rr = reader_fail(r, errno, "stat %s: %m", path);
-                goto fail;
-        }
-        if (!S_ISREG(st.st_mode)) {
-                rr = reader_fail(r, EBADFD, "layer %s is not a regular file", path);
-                goto fail;
-        }
-        r->file_size = (uint64_t) st.st_size;
-        if (expected_size > 0 && r->file_size != expected_size) {
-                rr = reader_fail(r, EBADMSG, "layer %s has %llu bytes, its descriptor says %llu", path,
-                                 (unsigned long long) r->file_size, (unsigned long long) expected_size);
-                goto fail;
-        }
-        (void) posix_fadvise(r->fd, 0, 0, POSIX_FADV_SEQUENTIAL);
-
-        rr = sniff(r, &sniffed);
-        if (rr < 0)
-                goto fail;
-        if (media_type) {
-                rr = squash_media_type_parse(media_type, &r->compression);
-                if (rr < 0) {
-                        rr = reader_fail(r, rr, "layer %s: unsupported media type \"%s\"", path, media_type);
-                        goto fail;
-                }
-                if (r->compression != sniffed && r->compression != SQUASH_COMPRESSION_NONE) {
-                        rr = reader_fail(r, EBADMSG, "layer %s: media type says %s but the data is not %s", path,
-                                         squash_compression_to_string(r->compression),
-                                         squash_compression_to_string(r->compression));
-                        goto fail;
-                }
-                if (r->compression == SQUASH_COMPRESSION_NONE && sniffed != SQUASH_COMPRESSION_NONE) {
-                        rr = reader_fail(r, EBADMSG, "layer %s: media type says uncompressed tar but the data is %s",
-                                         path, squash_compression_to_string(sniffed));
-                        goto fail;
-                }
-        } else
-                r->compression = sniffed;
-
-        r->in = malloc(IN_BUF_SIZE);
-        r->out = malloc(OUT_BUF_SIZE);
-        if (!r->in || !r->out)
-                return -ENOMEM;
-
-        switch (r->compression) {
-        case SQUASH_COMPRESSION_NONE:
-                r->stream_end = true; /* nothing can be truncated at this level */
-                break;
-        case SQUASH_COMPRESSION_GZIP:
-                if (r->engine == SQUASH_INFLATE_ISAL) {
-                        r->isal = calloc(1, sizeof *r->isal);
-                        if (!r->isal)
-                                return -ENOMEM;
-                        isal_inflate_init(r->isal);
-                        r->isal->crc_flag = ISAL_GZIP;
-                } else {
-                        if (inflateInit2(&r->z, 16 + MAX_WBITS) != Z_OK)
-                                return -ENOMEM;
-                        r->z_init = true;
-                }
-                break;
-        case SQUASH_COMPRESSION_ZSTD:
-                r->zstd = ZSTD_createDStream();
-                if (!r->zstd)
-                        return -ENOMEM;
-                break;
-        }
-
+        k = reader_init_inflater(r);
+        if (k < 0)
+                return k;
         *ret = TAKE_PTR(r);
         return 0;
-fail:
-        if (ret_error)
-                *ret_error = TAKE_PTR(r->message);
-        return rr;
 }
 
 int layer_reader_open(const char *path, const char *media_type, uint64_t expected_size,
@@ -416,6 +429,9 @@ int layer_reader_open(const char *path, const char *media_type, uint64_t expecte
                       LayerReader **ret, char **ret_error) {
         _cleanup_(layer_reader_freep) LayerReader *r = NULL;
         int rr;
+
+        assert(path);
+        assert(ret);
 
         rr = reader_new(path, media_type, expected_size, progress, userdata, &r, ret_error);
         if (rr < 0)
@@ -445,6 +461,9 @@ int layer_reader_drain(const char *path, const char *media_type, uint64_t *ret_b
         ssize_t n;
         int rr;
 
+        assert(path);
+        assert(ret_bytes);
+
         rr = reader_new(path, media_type, 0, NULL, NULL, &r, ret_error);
         if (rr < 0)
                 return rr;
@@ -460,16 +479,22 @@ int layer_reader_drain(const char *path, const char *media_type, uint64_t *ret_b
 }
 
 struct archive *layer_reader_archive(LayerReader *r) {
+        assert(r);
+
         return r->archive;
 }
 
 int layer_reader_error(LayerReader *r, const char **ret_message) {
+        assert(r);
+
         if (ret_message)
                 *ret_message = r->message;
         return r->error;
 }
 
 int layer_reader_finish(LayerReader *r) {
+        assert(r);
+
         for (;;) {
                 ssize_t n = reader_step(r);
                 if (n < 0)
@@ -486,10 +511,6 @@ int layer_reader_finish(LayerReader *r) {
         if (r->in_pos < r->in_len || !r->in_eof)
                 return reader_fail(r, EBADMSG, "%s: trailing garbage after the compressed stream", r->path);
         return 0;
-}
-
-uint64_t layer_reader_file_size(LayerReader *r) {
-        return r->file_size;
 }
 
 LayerReader *layer_reader_free(LayerReader *r) {

@@ -43,7 +43,6 @@ int layer_reader_error(LayerReader *r, const char **ret_message);
 /* Reads the rest of the compressed stream after the tar end marker so that
  * truncation, checksums and trailing garbage are checked. */
 int layer_reader_finish(LayerReader *r);
-uint64_t layer_reader_file_size(LayerReader *r);
 /* Decompresses a whole blob into nothing (to measure the inflaters). */
 int layer_reader_drain(const char *path, const char *media_type, uint64_t *ret_bytes, char **ret_error);
 LayerReader *layer_reader_free(LayerReader *r);

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include <archive.h>
 #include <archive_entry.h>
+#include <assert.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -253,11 +254,101 @@ static const char *entry_name(struct archive_entry *e) {
         return archive_entry_pathname(e) ?: archive_entry_pathname_utf8(e);
 }
 
+/* Applies path when it is a whiteout: 1 if it was one (or an ignored one). */
+static int handle_whiteout(Merge *m, const char *path) {
+        _cleanup_free_ char *wh = NULL;
+        SquashWhiteout kind;
+        int r;
+
+        r = squash_path_whiteout(path, &kind, &wh);
+        if (r < 0)
+                return fail(m, r, "out of memory");
+        switch (kind) {
+        case SQUASH_WHITEOUT_NONE:
+                return 0;
+        case SQUASH_WHITEOUT_IGNORED:
+                return 1;
+        case SQUASH_WHITEOUT_INVALID:
+                return fail(m, EBADMSG, "entry \"" NAME_FMT "\": invalid whiteout name", NAME_ARG(path));
+        case SQUASH_WHITEOUT_FILE:
+                r = tree_whiteout(m->tree, wh, m->layer);
+                break;
+        case SQUASH_WHITEOUT_OPAQUE:
+                r = tree_opaque(m->tree, wh, m->layer);
+                break;
+        }
+        if (r == -ENOTDIR)
+                return fail(m, r, "whiteout \"" NAME_FMT "\": a parent is not a directory in the same layer", NAME_ARG(path));
+        if (r < 0)
+                return fail(m, r, "whiteout \"" NAME_FMT "\": %s", NAME_ARG(path), strerror(-r));
+        return 1;
+}
+
+/* The normalised target of a hard link entry. */
+static int hardlink_target(Merge *m, const char *path, const char *hardlink, char **ret) {
+        const char *reason = NULL;
+        int r;
+
+        r = squash_path_normalize(hardlink, ret, &reason);
+        if (r == -ENOMEM)
+                return fail(m, r, "out of memory");
+        if (r < 0)
+                return fail(m, r, "hard link \"" NAME_FMT "\" -> \"" NAME_FMT "\": %s", NAME_ARG(path),
+                            NAME_ARG(hardlink), reason);
+        if (isempty(*ret))
+                return fail(m, EBADMSG, "hard link \"" NAME_FMT "\" -> the root directory", NAME_ARG(path));
+        return 0;
+}
+
+/* Puts path in the tree for this layer: PLACE_* or a failure. */
+static int place_entry(Merge *m, const char *path, bool is_dir, Node **ret_node) {
+        int place = tree_place(m->tree, path, m->layer, is_dir, ret_node);
+
+        if (place == -ENOTDIR)
+                return fail(m, place, "entry \"" NAME_FMT "\": a parent is a non-directory of the same layer, or the root is not a directory", NAME_ARG(path));
+        if (place == -EEXIST)
+                return fail(m, place, "entry \"" NAME_FMT "\": listed twice in the layer as a directory and a non-directory", NAME_ARG(path));
+        if (place < 0)
+                return fail(m, place, "entry \"" NAME_FMT "\": %s", NAME_ARG(path), strerror(-place));
+        if (place == PLACE_NEW && (*ret_node)->wait)
+                waitlist_remove(*ret_node); /* a later entry of the same layer replaced a waiting link */
+        return place;
+}
+
+/* A hard link: its node (when it is visible) waits with the links that
+ * wanted path for the target's inode, found now or in a lower layer. */
+static int add_hardlink(Merge *m, const char *path, const char *target, Seen *seen, int place, Node *node,
+                        WaitList **waiters) {
+        int r;
+
+        seen->link = strdup(target);
+        if (!seen->link)
+                return fail(m, ENOMEM, "out of memory");
+        if (place == PLACE_NEW) {
+                if (!*waiters && !(*waiters = waitlist_new()))
+                        return fail(m, ENOMEM, "out of memory");
+                r = waitlist_add(*waiters, node);
+                if (r < 0)
+                        return fail(m, r, "out of memory");
+        }
+        if (!*waiters || (*waiters)->n == 0)
+                return 0;
+        r = links_resolve(m->links, target, *waiters);
+        if (r == -EISDIR)
+                return fail(m, EBADMSG, "hard link \"" NAME_FMT "\" -> \"" NAME_FMT "\": the target is a directory",
+                            NAME_ARG(path), NAME_ARG(target));
+        if (r == -ELOOP)
+                return fail(m, r, "hard link \"" NAME_FMT "\" -> \"" NAME_FMT "\": chain of hard links too long or looping",
+                            NAME_ARG(path), NAME_ARG(target));
+        if (r < 0)
+                return fail(m, r, "out of memory");
+        return 0;
+}
+
 static int handle_entry(Merge *m, LayerReader *reader, struct archive_entry *e, uint64_t ordinal) {
-        _cleanup_free_ char *path = NULL, *target = NULL, *wh = NULL;
+        _cleanup_free_ char *path = NULL, *target = NULL;
         _cleanup_(waitlist_freep) WaitList *waiters = NULL;
         const char *name = entry_name(e), *reason = NULL, *hardlink;
-        SquashWhiteout kind;
         mode_t type;
         bool is_dir;
         Node *node;
@@ -266,68 +357,31 @@ static int handle_entry(Merge *m, LayerReader *reader, struct archive_entry *e, 
 
         if (++m->n_entries > SQUASH_MAX_ENTRIES)
                 return fail(m, E2BIG, "more than %u entries", SQUASH_MAX_ENTRIES);
-
         r = squash_path_normalize(name, &path, &reason);
         if (r == -ENOMEM)
                 return fail(m, r, "out of memory");
         if (r < 0)
                 return fail(m, r, "entry \"" NAME_FMT "\": %s", NAME_ARG(name), reason);
-
-        r = squash_path_whiteout(path, &kind, &wh);
-        if (r < 0)
-                return fail(m, r, "out of memory");
-        switch (kind) {
-        case SQUASH_WHITEOUT_FILE:
-                r = tree_whiteout(m->tree, wh, m->layer);
-                break;
-        case SQUASH_WHITEOUT_OPAQUE:
-                r = tree_opaque(m->tree, wh, m->layer);
-                break;
-        case SQUASH_WHITEOUT_IGNORED:
-                return 0;
-        case SQUASH_WHITEOUT_INVALID:
-                return fail(m, EBADMSG, "entry \"" NAME_FMT "\": invalid whiteout name", NAME_ARG(path));
-        case SQUASH_WHITEOUT_NONE:
-                break;
-        }
-        if (kind != SQUASH_WHITEOUT_NONE) {
-                if (r == -ENOTDIR)
-                        return fail(m, r, "whiteout \"" NAME_FMT "\": a parent is not a directory in the same layer", NAME_ARG(path));
-                return r < 0 ? fail(m, r, "whiteout \"" NAME_FMT "\": %s", NAME_ARG(path), strerror(-r)) : 0;
-        }
+        r = handle_whiteout(m, path);
+        if (r != 0)
+                return r < 0 ? r : 0;
 
         hardlink = archive_entry_hardlink(e) ?: archive_entry_hardlink_utf8(e);
         type = archive_entry_filetype(e);
         if (!hardlink && !type_supported(type))
                 return fail(m, EBADMSG, "entry \"" NAME_FMT "\": unsupported file type 0%o", NAME_ARG(path), (unsigned) type);
         is_dir = !hardlink && type == AE_IFDIR;
-        if (hardlink) {
-                r = squash_path_normalize(hardlink, &target, &reason);
-                if (r == -ENOMEM)
-                        return fail(m, r, "out of memory");
-                if (r < 0)
-                        return fail(m, r, "hard link \"" NAME_FMT "\" -> \"" NAME_FMT "\": %s", NAME_ARG(path),
-                                    NAME_ARG(hardlink), reason);
-                if (isempty(target))
-                        return fail(m, EBADMSG, "hard link \"" NAME_FMT "\" -> the root directory", NAME_ARG(path));
-        }
-
-        place = tree_place(m->tree, path, m->layer, is_dir, &node);
-        if (place == -ENOTDIR)
-                return fail(m, place, "entry \"" NAME_FMT "\": a parent is a non-directory of the same layer, or the root is not a directory", NAME_ARG(path));
-        if (place == -EEXIST)
-                return fail(m, place, "entry \"" NAME_FMT "\": listed twice in the layer as a directory and a non-directory", NAME_ARG(path));
+        if (hardlink && (r = hardlink_target(m, path, hardlink, &target)) < 0)
+                return r;
+        place = place_entry(m, path, is_dir, &node);
         if (place < 0)
-                return fail(m, place, "entry \"" NAME_FMT "\": %s", NAME_ARG(path), strerror(-place));
-        if (place == PLACE_NEW && node->wait)
-                waitlist_remove(node); /* a later entry of the same layer replaced a waiting link */
+                return place;
 
         r = links_take_pending(m->links, m->tree, path, &waiters);
         if (r < 0)
                 return fail(m, r, "out of memory");
         if (waiters && is_dir)
                 return fail(m, EBADMSG, "hard link to \"" NAME_FMT "\": the target is a directory", NAME_ARG(path));
-
         r = links_seen(m->links, path, ordinal, &seen);
         if (r < 0)
                 return fail(m, r, "out of memory");
@@ -335,40 +389,10 @@ static int handle_entry(Merge *m, LayerReader *reader, struct archive_entry *e, 
         if (place == PLACE_NEW)
                 seen->node = node;
 
-        if (hardlink) {
-                seen->link = strdup(target);
-                if (!seen->link)
-                        return fail(m, ENOMEM, "out of memory");
-                if (place == PLACE_NEW) {
-                        if (!waiters) {
-                                waiters = waitlist_new();
-                                if (!waiters)
-                                        return fail(m, ENOMEM, "out of memory");
-                        }
-                        r = waitlist_add(waiters, node);
-                        if (r < 0)
-                                return fail(m, r, "out of memory");
-                }
-                if (waiters && waiters->n > 0) {
-                        r = links_resolve(m->links, target, waiters);
-                        if (r == -EISDIR)
-                                return fail(m, EBADMSG, "hard link \"" NAME_FMT "\" -> \"" NAME_FMT "\": the target is a directory",
-                                            NAME_ARG(path), NAME_ARG(target));
-                        if (r == -ELOOP)
-                                return fail(m, r, "hard link \"" NAME_FMT "\" -> \"" NAME_FMT "\": chain of hard links too long or looping",
-                                            NAME_ARG(path), NAME_ARG(target));
-                        if (r < 0)
-                                return fail(m, r, "out of memory");
-                }
-                return 0;
-        }
-
-        if (is_dir) {
-                if (place == PLACE_NEW || place == PLACE_FILL)
-                        return entry_metadata(m, e, path, node->inode, S_IFDIR);
-                return 0;
-        }
-
+        if (hardlink)
+                return add_hardlink(m, path, target, seen, place, node, &waiters);
+        if (is_dir)
+                return place == PLACE_NEW || place == PLACE_FILL ? entry_metadata(m, e, path, node->inode, S_IFDIR) : 0;
         if (place != PLACE_NEW && !waiters)
                 return 0; /* shadowed: libarchive skips the data */
 
@@ -469,6 +493,10 @@ int merge_layers(const SquashLayer *layers, size_t n, Tree *tree, SqfsOut *out,
         uint32_t link_layer;
         const char *link, *target;
         int r;
+
+        assert(layers || n == 0);
+        assert(tree);
+        assert(out);
 
         r = links_new(&links);
         if (r < 0) {

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
+#include <assert.h>
 #include <errno.h>
 #include <search.h>
 #include <stdbool.h>
@@ -166,6 +167,9 @@ const char *sqfs_out_strerror(SqfsOut *o, int e) {
 
 int sqfs_out_new(int fd, int level, unsigned workers, SqfsOut **ret) {
         _cleanup_(sqfs_out_freep) SqfsOut *o = NULL;
+
+        assert(ret);
+
         sqfs_compressor_config_t cfg;
         sqfs_block_processor_desc_t desc;
         int r;
@@ -270,33 +274,47 @@ SqfsOut *sqfs_out_free(SqfsOut *o) {
 
 int sqfs_out_file_begin(SqfsOut *o, sqfs_inode_generic_t **inode) {
         int r = sqfs_block_processor_begin_file(o->proc, inode, NULL, 0);
+
+        assert(o);
+        assert(inode);
+
         o->in_file = r == 0;
         return r;
 }
 
 int sqfs_out_file_append(SqfsOut *o, const void *data, size_t size) {
+        assert(o);
+        assert(data || size == 0);
+
         return sqfs_block_processor_append(o->proc, data, size);
 }
 
 int sqfs_out_file_end(SqfsOut *o) {
+        assert(o);
+
         o->in_file = false;
         return sqfs_block_processor_end_file(o->proc);
 }
 
 int sqfs_out_xattr_begin(SqfsOut *o) {
+        assert(o);
+
         return sqfs_xattr_writer_begin(o->xwr, 0);
 }
 
 int sqfs_out_xattr_add(SqfsOut *o, const char *key, const void *value, size_t size) {
+        assert(o);
+        assert(key);
+        assert(value || size == 0);
+
         return sqfs_xattr_writer_add(o->xwr, key, value, size);
 }
 
 int sqfs_out_xattr_end(SqfsOut *o, uint32_t *ret_idx) {
-        return sqfs_xattr_writer_end(o->xwr, ret_idx);
-}
+        assert(o);
+        assert(ret_idx);
 
-uint64_t sqfs_out_size(SqfsOut *o) {
-        return o->file->size;
+        return sqfs_xattr_writer_end(o->xwr, ret_idx);
 }
 
 /* Pass 1: the children each directory will list, in strcmp() order (the
@@ -492,6 +510,9 @@ static int pad_to_devblk(SqfsOut *o) {
 int sqfs_out_finish(SqfsOut *o, Tree *t) {
         sqfs_file_t *f = &o->file->base;
         int r;
+
+        assert(o);
+        assert(t);
 
         o->finished = true;
         r = sqfs_block_processor_finish(o->proc);

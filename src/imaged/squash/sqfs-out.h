@@ -33,8 +33,7 @@ int sqfs_out_xattr_end(SqfsOut *o, uint32_t *ret_idx);
  * super block and the padding to 4 KiB. */
 int sqfs_out_finish(SqfsOut *o, Tree *t);
 
-/* Output size so far and a description of the last failure. */
-uint64_t sqfs_out_size(SqfsOut *o);
+/* A description of the last failure. */
 const char *sqfs_out_strerror(SqfsOut *o, int sqfs_error);
 /* Maps an SQFS_ERROR to a negative errno (the write errno for I/O errors). */
 int sqfs_out_errno(SqfsOut *o, int sqfs_error);

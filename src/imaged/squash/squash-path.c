@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
+#include <assert.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +12,8 @@ int squash_path_normalize(const char *name, char **ret, const char **ret_reason)
         const char *reason = NULL;
         size_t n = 0, len;
         int r;
+
+        assert(ret);
 
         if (!name) {
                 reason = "missing name";
@@ -69,6 +72,10 @@ int squash_path_whiteout(const char *path, SquashWhiteout *ret_kind, char **ret_
         size_t dirlen = slash ? (size_t) (slash - path) : 0;
         char *t;
 
+        assert(path);
+        assert(ret_kind);
+        assert(ret_target);
+
         *ret_target = NULL;
         rest = startswith(base, ".wh.");
         if (!rest) {
@@ -100,6 +107,8 @@ int squash_path_whiteout(const char *path, SquashWhiteout *ret_kind, char **ret_
 }
 
 bool squash_xattr_name_supported(const char *name) {
+        assert(name);
+
         return startswith(name, "user.") || startswith(name, "trusted.") ||
                startswith(name, "security.");
 }

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
+#include <assert.h>
 #include <errno.h>
 #include <search.h>
 #include <stdlib.h>
@@ -43,6 +44,8 @@ static void node_free(void *p) {
 int tree_new(Tree **ret) {
         Tree *t = calloc(1, sizeof *t);
 
+        assert(ret);
+
         if (!t)
                 return -ENOMEM;
         t->root = node_new(NULL, "", 0);
@@ -77,6 +80,8 @@ Tree *tree_free(Tree *t) {
 
 SquashInode *tree_inode_new(Tree *t, uint32_t mode) {
         SquashInode *i;
+
+        assert(t);
 
         if (t->n_inodes == t->n_inodes_alloc) {
                 size_t na = MAX(t->n_inodes_alloc * 2, (size_t) 1024);
@@ -214,6 +219,9 @@ int tree_place(Tree *t, const char *path, uint32_t layer, bool is_dir, Node **re
         Node *parent, *c;
         int r;
 
+        assert(t);
+        assert(ret);
+
         *ret = NULL;
         if (isempty(path)) {
                 if (!is_dir)
@@ -290,6 +298,9 @@ int tree_whiteout(Tree *t, const char *path, uint32_t layer) {
         Node *parent, *c;
         int r;
 
+        assert(t);
+        assert(path);
+
         r = walk_parent(t, path, layer, false, &parent, &last);
         if (r <= 0)
                 return r;
@@ -306,6 +317,8 @@ int tree_opaque(Tree *t, const char *path, uint32_t layer) {
         const char *last;
         Node *parent, *c;
         int r;
+
+        assert(t);
 
         if (isempty(path))
                 return marker_add(t->root, layer, MARKER_CHILDREN);
@@ -326,6 +339,8 @@ int tree_opaque(Tree *t, const char *path, uint32_t layer) {
 bool tree_hidden_between(Tree *t, const char *path, uint32_t lower, uint32_t upper) {
         Node *n = t->root;
         const char *p = path;
+
+        assert(t);
 
         if (isempty(path))
                 return false;
@@ -348,6 +363,8 @@ bool tree_hidden_between(Tree *t, const char *path, uint32_t lower, uint32_t upp
 Node *tree_lookup(Tree *t, const char *path) {
         Node *n = t->root;
         const char *p = path;
+
+        assert(t);
 
         if (isempty(path))
                 return n;

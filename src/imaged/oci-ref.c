@@ -6,6 +6,7 @@
  *   path-comp  := [a-z0-9]+ (separator [a-z0-9]+)*   separator := [_.] | "__" | "-"+
  *   tag        := [A-Za-z0-9_][A-Za-z0-9_.-]{0,127}
  *   digest     := algorithm ":" hex{32,}   (sha256: exactly 64 lowercase hex) */
+#include <assert.h>
 #include <ctype.h>
 #include <errno.h>
 #include <stdlib.h>
@@ -102,6 +103,9 @@ static bool domain_is_valid(const char *s, size_t n) {
 
 bool oci_tag_is_valid(const char *tag) {
         size_t n = strlen(tag);
+
+        assert(tag);
+
         if (n == 0 || n > 128)
                 return false;
         if (!isalnum((unsigned char) tag[0]) && tag[0] != '_')
@@ -116,6 +120,8 @@ bool oci_digest_is_valid(const char *digest) {
         const char *colon = strchr(digest, ':'), *hex;
         size_t hexlen;
         bool need_component = true;
+
+        assert(digest);
 
         if (!colon || colon == digest)
                 return false;
@@ -167,104 +173,119 @@ OciRef *oci_ref_free(OciRef *r) {
                 return -EINVAL;                 \
         } while (0)
 
-int oci_ref_parse(const char *s, OciRef **ret, const char **ret_error) {
-        _cleanup_oci_ref_ OciRef *r = NULL;
-        _cleanup_free_ char *buf = NULL;
-        char *name, *at, *slash, *path, *colon;
-        size_t domlen = 0;
+/* NAME@DIGEST: cuts the digest off name into r. */
+static int take_digest(char *name, OciRef *r, const char **ret_error) {
+        char *at = strchr(name, '@');
 
-        if (isempty(s))
-                FAIL("reference is empty");
-        if (strlen(s) > 4096)
-                FAIL("reference is too long");
-        buf = strdup(s);
-        r = calloc(1, sizeof *r);
-        if (!buf || !r)
-                return -ENOMEM;
+        if (!at)
+                return 0;
+        *at = 0;
+        if (!oci_digest_is_valid(at + 1))
+                FAIL("invalid digest");
+        r->digest = strdup(at + 1);
+        return r->digest ? 0 : -ENOMEM;
+}
 
-        name = buf;
-        at = strchr(name, '@');
-        if (at) {
-                *at = 0;
-                if (!oci_digest_is_valid(at + 1))
-                        FAIL("invalid digest");
-                r->digest = strdup(at + 1);
-                if (!r->digest)
-                        return -ENOMEM;
-        }
+/* NAME:TAG: the tag is after the last ':' that follows the last '/'. */
+static int take_tag(char *name, OciRef *r, const char **ret_error) {
+        char *slash = strrchr(name, '/'), *colon = strrchr(slash ?: name, ':');
 
-        /* The tag is after the last ':' that follows the last '/'. */
-        slash = strrchr(name, '/');
-        colon = strrchr(slash ? slash : name, ':');
-        if (colon) {
-                *colon = 0;
-                if (!oci_tag_is_valid(colon + 1))
-                        FAIL("invalid tag");
-                r->tag = strdup(colon + 1);
-                if (!r->tag)
-                        return -ENOMEM;
-        }
-        if (isempty(name))
-                FAIL("repository name is empty");
+        if (!colon)
+                return 0;
+        *colon = 0;
+        if (!oci_tag_is_valid(colon + 1))
+                FAIL("invalid tag");
+        r->tag = strdup(colon + 1);
+        return r->tag ? 0 : -ENOMEM;
+}
 
-        /* Docker's rule: the first component is a registry when it has a
-         * '.' or ':' in it, is "localhost", or has upper-case letters. */
-        slash = strchr(name, '/');
-        if (slash) {
-                size_t n = (size_t) (slash - name);
-                bool is_domain = memchr(name, '.', n) || memchr(name, ':', n) ||
-                                 (n == 9 && strneq(name, "localhost", 9)) || name[0] == '[';
-                for (size_t i = 0; i < n && !is_domain; i++)
-                        if (isupper((unsigned char) name[i]))
-                                is_domain = true;
-                if (is_domain)
-                        domlen = n;
-        }
-        if (domlen > 0) {
-                if (!domain_is_valid(name, domlen))
-                        FAIL("invalid registry host");
-                r->registry = strndup(name, domlen);
-                path = name + domlen + 1;
-        } else {
+/* Docker's rule: the first component is a registry when it has a '.' or ':'
+ * in it, is "localhost", or has upper-case letters. Its length, or 0. */
+static size_t registry_length(const char *name) {
+        const char *slash = strchr(name, '/');
+        size_t n;
+
+        if (!slash)
+                return 0;
+        n = (size_t) (slash - name);
+        if (memchr(name, '.', n) || memchr(name, ':', n) || (n == 9 && strneq(name, "localhost", 9)) || name[0] == '[')
+                return n;
+        for (size_t i = 0; i < n; i++)
+                if (isupper((unsigned char) name[i]))
+                        return n;
+        return 0;
+}
+
+/* The registry part of name into r (docker.io when none; its aliases are
+ * docker.io too); *ret_path is the rest. */
+static int take_registry(const char *name, OciRef *r, const char **ret_path, const char **ret_error) {
+        size_t n = registry_length(name);
+
+        if (n > 0 && !domain_is_valid(name, n))
+                FAIL("invalid registry host");
+        if (n == 0 || (n == 15 && strneq(name, "index.docker.io", n)) || (n == 20 && strneq(name, "registry-1.docker.io", n)))
                 r->registry = strdup(OCI_DEFAULT_REGISTRY);
-                path = name;
-        }
-        if (!r->registry)
-                return -ENOMEM;
-        if (streq(r->registry, "index.docker.io") || streq(r->registry, "registry-1.docker.io")) {
-                free(r->registry);
-                r->registry = strdup(OCI_DEFAULT_REGISTRY);
-                if (!r->registry)
-                        return -ENOMEM;
-        }
+        else
+                r->registry = strndup(name, n);
+        *ret_path = n > 0 ? name + n + 1 : name;
+        return r->registry ? 0 : -ENOMEM;
+}
 
+static int check_path(const char *path, const char **ret_error) {
         for (const char *p = path;;) {
                 const char *e = strchr(p, '/');
                 size_t n = e ? (size_t) (e - p) : strlen(p);
+
                 for (size_t i = 0; i < n; i++)
                         if (isupper((unsigned char) p[i]))
                                 FAIL("repository name must be lowercase");
                 if (!path_component_is_valid(p, n))
                         FAIL("invalid repository name");
                 if (!e)
-                        break;
+                        return 0;
                 p = e + 1;
         }
+}
+
+int oci_ref_parse(const char *s, OciRef **ret, const char **ret_error) {
+        _cleanup_oci_ref_ OciRef *r = NULL;
+        _cleanup_free_ char *name = NULL;
+        const char *path;
+        int k;
+
+        assert(ret);
+
+        if (isempty(s))
+                FAIL("reference is empty");
+        if (strlen(s) > 4096)
+                FAIL("reference is too long");
+        name = strdup(s);
+        r = calloc(1, sizeof *r);
+        if (!name || !r)
+                return -ENOMEM;
+
+        k = take_digest(name, r, ret_error);
+        if (k >= 0)
+                k = take_tag(name, r, ret_error);
+        if (k >= 0 && isempty(name))
+                FAIL("repository name is empty");
+        if (k >= 0)
+                k = take_registry(name, r, &path, ret_error);
+        if (k >= 0)
+                k = check_path(path, ret_error);
+        if (k < 0)
+                return k;
 
         if (streq(r->registry, OCI_DEFAULT_REGISTRY) && !strchr(path, '/'))
                 r->repository = strjoin("library/", path);
         else
                 r->repository = strdup(path);
-        if (!r->repository)
+        if (!r->tag && !r->digest)
+                r->tag = strdup(OCI_DEFAULT_TAG);
+        if (!r->repository || (!r->tag && !r->digest))
                 return -ENOMEM;
         if (strlen(r->registry) + 1 + strlen(r->repository) > OCI_NAME_MAX)
                 FAIL("repository name is longer than 255 characters");
-
-        if (!r->tag && !r->digest) {
-                r->tag = strdup(OCI_DEFAULT_TAG);
-                if (!r->tag)
-                        return -ENOMEM;
-        }
         *ret = TAKE_PTR(r);
         return 0;
 }
@@ -276,12 +297,16 @@ char *oci_ref_to_string(const OciRef *r) {
 }
 
 const char *oci_ref_api_host(const OciRef *r) {
+        assert(r);
+
         return streq(r->registry, OCI_DEFAULT_REGISTRY) ? "registry-1.docker.io" : r->registry;
 }
 
 bool oci_registry_is_loopback(const char *registry) {
         size_t n;
         const char *colon;
+
+        assert(registry);
 
         if (registry[0] == '[')
                 return startswith(registry, "[::1]") != NULL;
