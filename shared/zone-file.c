@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include <ctype.h>
+#include <assert.h>
 #include <errno.h>
 #include <stddef.h>
 #include <inttypes.h>
@@ -15,22 +16,33 @@
 #include "string-util.h"
 #include "zone-file.h"
 
+int zone_spec_init(ZoneSpec *s, const char *name) {
+        assert(s);
+        assert(name);
+
+        *s = (ZoneSpec) {
+                .name = strdup(name),
+                .memory = ZONE_MEMORY_DEFAULT,
+                .vcpus = 1,
+        };
+        return s->name ? 0 : -ENOMEM;
+}
+
 ZoneSpec *zone_spec_new(const char *name) {
-        ZoneSpec *s = calloc(1, sizeof *s);
+        ZoneSpec *s = malloc(sizeof *s);
+
+        assert(name);
 
         if (!s)
                 return NULL;
-        s->name = strdup(name);
-        if (!s->name)
+        if (zone_spec_init(s, name) < 0)
                 return mfree(s);
-        s->memory = ZONE_MEMORY_DEFAULT;
-        s->vcpus = 1;
         return s;
 }
 
-ZoneSpec *zone_spec_free(ZoneSpec *s) {
+void zone_spec_done(ZoneSpec *s) {
         if (!s)
-                return NULL;
+                return;
         free(s->name);
         free(s->uuid);
         free(s->image);
@@ -40,6 +52,11 @@ ZoneSpec *zone_spec_free(ZoneSpec *s) {
         free(s->working_directory);
         free(s->user);
         strv_free(s->command);
+        *s = (ZoneSpec) {};
+}
+
+ZoneSpec *zone_spec_free(ZoneSpec *s) {
+        zone_spec_done(s);
         return mfree(s);
 }
 

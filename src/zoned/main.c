@@ -14,20 +14,8 @@
 
 #define IDLE_USEC_DEFAULT (30ULL * 1000000ULL)
 
-static bool manager_is_idle(void *userdata) {
-        Manager *m = userdata;
-
-        if (polkit_registry_busy(m->polkit))
-                return false;
-        /* Our own children must be reaped by us; everything else is on disk. */
-        for (Zone *z = m->zones; z; z = z->next)
-                if (z->child_source || z->pidfd_source || z->remove_when_gone)
-                        return false;
-        return true;
-}
-
 static int check_idle(void *userdata) {
-        return manager_is_idle(userdata);
+        return !manager_is_busy(userdata);
 }
 
 static bool systemd_on_bus(sd_bus *bus) {
@@ -51,15 +39,6 @@ static bool want_systemd(sd_bus *bus) {
         if (streq_ptr(e, "systemd"))
                 return true;
         return sd_booted() > 0 && systemd_on_bus(bus);
-}
-
-static void manager_free(Manager *m) {
-        while (m->zones)
-                zone_free(m->zones);
-        manager_clear_orphans(m);
-        polkit_registry_free(m->polkit);
-        sd_bus_flush_close_unref(m->bus);
-        sd_event_unref(m->event);
 }
 
 static void help(void) {
