@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: Apache-2.0 */
+#include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <openssl/evp.h>
 #include <spawn.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -17,6 +19,9 @@ int run_program(char *const argv[], bool show_output) {
         posix_spawn_file_actions_t fa;
         pid_t pid;
         int r, status;
+
+        assert(argv);
+        assert(argv[0]);
 
         posix_spawn_file_actions_init(&fa);
         posix_spawn_file_actions_addopen(&fa, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
@@ -44,36 +49,80 @@ static void hex(const unsigned char *md, char *out) {
 void sha256_buffer(const void *data, size_t size, char ret[static 65]) {
         unsigned char md[32];
         unsigned len = 0;
+
+        assert(data || size == 0);
         EVP_Digest(data, size, md, &len, EVP_sha256(), NULL);
         hex(md, ret);
 }
 
-int sha256_file(const char *path, char ret[static 65]) {
-        _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
+static int write_all(int fd, const uint8_t *p, size_t n) {
+        while (n > 0) {
+                ssize_t k = write(fd, p, n);
+                if (k < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        return negative_errno();
+                }
+                p += k;
+                n -= (size_t) k;
+        }
+        return 0;
+}
+
+int sha256_copy_fd(int in_fd, int out_fd, uint64_t max, char ret[static 65], uint64_t *ret_size) {
         EVP_MD_CTX *ctx;
-        unsigned char md[32], buf[1 << 16];
+        unsigned char md[32];
+        uint8_t buf[1 << 16];
         unsigned len = 0;
-        ssize_t n;
+        uint64_t off = 0;
         int r = 0;
 
-        if (fd < 0)
-                return negative_errno();
+        assert(in_fd >= 0);
+        assert(ret);
+
         ctx = EVP_MD_CTX_new();
         if (!ctx || EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) != 1) {
                 EVP_MD_CTX_free(ctx);
                 return -ENOMEM;
         }
-        while ((n = read(fd, buf, sizeof buf)) != 0) {
+        for (;;) {
+                /* pread: the offset of a descriptor handed over is its sender's too */
+                ssize_t n = pread(in_fd, buf, sizeof buf, (off_t) off);
                 if (n < 0) {
                         if (errno == EINTR)
                                 continue;
                         r = negative_errno();
                         break;
                 }
+                if (n == 0)
+                        break;
+                if ((uint64_t) n > max - off) {
+                        r = -EFBIG;
+                        break;
+                }
                 EVP_DigestUpdate(ctx, buf, (size_t) n);
+                if (out_fd >= 0) {
+                        r = write_all(out_fd, buf, (size_t) n);
+                        if (r < 0)
+                                break;
+                }
+                off += (uint64_t) n;
         }
         if (r >= 0 && EVP_DigestFinal_ex(ctx, md, &len) == 1)
                 hex(md, ret);
         EVP_MD_CTX_free(ctx);
+        if (r >= 0 && ret_size)
+                *ret_size = off;
         return r;
+}
+
+int sha256_file(const char *path, char ret[static 65]) {
+        _cleanup_close_ int fd = -EBADF;
+
+        assert(path);
+
+        fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
+                return negative_errno();
+        return sha256_copy_fd(fd, -EBADF, UINT64_MAX, ret, NULL);
 }

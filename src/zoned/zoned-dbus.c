@@ -434,6 +434,12 @@ const sd_bus_vtable manager_vtable[] = {
                                 SD_BUS_NO_RESULT, method_register_supervisor, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("ReportState", SD_BUS_ARGS("s", name, "a{sv}", properties),
                                 SD_BUS_NO_RESULT, method_report_state, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("InstallDefaultKernel",
+                                SD_BUS_ARGS("h", image, "h", addons, "a{sv}", options),
+                                SD_BUS_RESULT("a{sv}", kernel), bus_method_install_default_kernel,
+                                SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("PrepareKernel", SD_BUS_ARGS("a{sv}", source), SD_BUS_RESULT("a{sv}", kernel),
+                                bus_method_prepare_kernel, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_SIGNAL_WITH_ARGS("ZoneNew", SD_BUS_ARGS("s", name, "o", zone), 0),
         SD_BUS_SIGNAL_WITH_ARGS("ZoneRemoved", SD_BUS_ARGS("s", name, "o", zone), 0),
         SD_BUS_VTABLE_END

@@ -126,14 +126,17 @@ int zone_start(Zone *z, sd_bus_error *error);
 int zone_stop(Zone *z, bool kill_now, sd_bus_message *msg, sd_bus_error *error);
 int zone_destroy(Zone *z, sd_bus_message *msg, sd_bus_error *error);
 
-/* zoned-dbus.c, zone-dbus.c, kernel-dbus.c */
+/* zoned-dbus.c, zone-dbus.c */
 extern const sd_bus_vtable manager_vtable[];
 extern const sd_bus_vtable zone_vtable[];
-extern const sd_bus_vtable kernel_vtable[];
 int zone_object_find(sd_bus *bus, const char *path, const char *interface, void *userdata,
                      void **found, sd_bus_error *error);
 int zone_node_enumerator(sd_bus *bus, const char *path, void *userdata, char ***nodes,
                          sd_bus_error *error);
+
+/* kernel-dbus.c: Zones1 methods for kernels */
+int bus_method_install_default_kernel(sd_bus_message *msg, void *userdata, sd_bus_error *error);
+int bus_method_prepare_kernel(sd_bus_message *msg, void *userdata, sd_bus_error *error);
 
 /* manager.c */
 /* Work in flight that an idle exit would lose: our own children, a pending
