@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include <archive.h>
 #include <archive_entry.h>
+#include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <json-c/json.h>
@@ -35,6 +36,10 @@ const char *kernel_addons_compressor(const KernelConfig *kc) {
 
 int kernel_build_addons(const char *modules_dir, const char *compressor, int level, const char *out) {
         _cleanup_free_ char *depfile = path_join(modules_dir, "modules.dep"), *lvl = NULL;
+
+        assert(modules_dir);
+        assert(compressor);
+        assert(out);
 
         if (!depfile)
                 return -ENOMEM;
@@ -220,6 +225,8 @@ int kernel_package(const KernelPackageOptions *o, char **ret_manifest_digest) {
         KernelMetadata meta = {};
         int r;
 
+        assert(o);
+
         r = kernel_config_load(o->config, &kc);
         if (r < 0)
                 return r;
@@ -365,6 +372,9 @@ int kernel_layout_config_path(const char *layout, const char *tag, char **ret) {
         _cleanup_json_ json_object *index = NULL, *manifest = NULL;
         json_object *manifests, *chosen = NULL, *v, *ann;
         int r;
+
+        assert(layout);
+        assert(ret);
 
         if (!ipath)
                 return -ENOMEM;

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
+#include <assert.h>
 #include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
@@ -27,12 +28,16 @@ char *const kernel_initrd_modules[] = {
 };
 
 void kernel_source_done(KernelSource *s) {
+        assert(s);
+
         s->image = mfree(s->image);
         s->addons = mfree(s->addons);
         s->metadata = mfree(s->metadata);
 }
 
 void kernel_prepared_done(KernelPrepared *p) {
+        assert(p);
+
         p->kernel = mfree(p->kernel);
         p->image = mfree(p->image);
         p->initrd = mfree(p->initrd);
@@ -43,6 +48,9 @@ void kernel_prepared_done(KernelPrepared *p) {
 
 int kernel_prepared_cmdline(const KernelPrepared *p, char **ret) {
         char addons[32] = "";
+
+        assert(p);
+        assert(ret);
 
         if (p->addons)
                 snprintf(addons, sizeof addons, " krata.addons=%u", KRATA_VDEV_ADDONS);
@@ -78,12 +86,18 @@ static int source_from(const char *dir, const char *image, const char *addons, c
 
 int kernel_source_default(KernelSource *ret) {
         _cleanup_free_ char *dir = krata_state_path("zone");
+
+        assert(ret);
+
         if (!dir)
                 return -ENOMEM;
         return source_from(dir, "kernel", "addons.squashfs", NULL, ret);
 }
 
 int kernel_source_from_dir(const char *dir, KernelSource *ret) {
+        assert(dir);
+        assert(ret);
+
         return source_from(dir, "image", "addons.squashfs", "metadata", ret);
 }
 
@@ -95,6 +109,10 @@ static int cache_root(const char *cache_dir, char **ret) {
 int kernel_source_from_image_squashfs(const char *rootfs, const char *key, const char *cache_dir, KernelSource *ret) {
         _cleanup_free_ char *root = NULL, *dir = NULL, *tmp = NULL, *kdir = NULL;
         int r;
+
+        assert(rootfs);
+        assert(key);
+        assert(ret);
 
         if (!filename_is_valid(key))
                 return log_error_errno(SYNTHETIC_ERRNO(EINVAL), "Invalid kernel image key '%s'.", key);
@@ -342,6 +360,9 @@ int kernel_prepare(const KernelSource *src, const KernelPrepareOptions *opts, Ke
         const char *init;
         KernelPrepared p = {};
         int r;
+
+        assert(src);
+        assert(ret);
 
         if (!opts)
                 opts = &no_opts;

@@ -50,6 +50,8 @@ void sha256_buffer(const void *data, size_t size, char ret[static 65]) {
         unsigned char md[32];
         unsigned len = 0;
 
+        assert(ret);
+
         assert(data || size == 0);
         EVP_Digest(data, size, md, &len, EVP_sha256(), NULL);
         hex(md, ret);
@@ -118,6 +120,8 @@ int sha256_copy_fd(int in_fd, int out_fd, uint64_t max, char ret[static 65], uin
 
 int sha256_file(const char *path, char ret[static 65]) {
         _cleanup_close_ int fd = -EBADF;
+
+        assert(ret);
 
         assert(path);
 

@@ -5,13 +5,14 @@
  * as open descriptors, so krata-zoned reads nothing the user could not.
  * check and package only read files the user gives and write only the
  * layout the user names: they touch no krata state and stay local. */
+#include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <stdlib.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/utsname.h>
@@ -510,6 +511,8 @@ static int verb_prepare(int argc, char *argv[]) {
 }
 
 int verb_kernel(int argc, char *argv[]) {
+        assert(argv);
+
         static const Verb verbs[] = {
                 { "check", 1, -1, verb_check, "[--host] [FILE|LAYOUT[:TAG]]  check a kernel config" },
                 { "package", 1, -1, verb_package, "--image --modules --config LAYOUT  make an OCI kernel image" },

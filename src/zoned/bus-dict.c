@@ -65,19 +65,31 @@ int bus_dict_read(sd_bus_message *m, const BusDictField table[], bool refuse_unk
 }
 
 int bus_dict_read_uint64(sd_bus_message *m, const char *key, void *dest, sd_bus_error *error) {
+        assert(m);
+        assert(dest);
+
         return sd_bus_message_read_basic(m, 't', dest);
 }
 
 int bus_dict_read_uint32(sd_bus_message *m, const char *key, void *dest, sd_bus_error *error) {
+        assert(m);
+        assert(dest);
+
         return sd_bus_message_read_basic(m, 'u', dest);
 }
 
 int bus_dict_read_int32(sd_bus_message *m, const char *key, void *dest, sd_bus_error *error) {
+        assert(m);
+        assert(dest);
+
         return sd_bus_message_read_basic(m, 'i', dest);
 }
 
 int bus_dict_read_bool(sd_bus_message *m, const char *key, void *dest, sd_bus_error *error) {
         int b, r;
+
+        assert(m);
+        assert(dest);
 
         r = sd_bus_message_read_basic(m, 'b', &b);
         if (r < 0)
@@ -90,6 +102,9 @@ int bus_dict_read_string(sd_bus_message *m, const char *key, void *dest, sd_bus_
         char **s = dest, *copy = NULL;
         const char *v;
         int r;
+
+        assert(m);
+        assert(dest);
 
         r = sd_bus_message_read_basic(m, 's', &v);
         if (r < 0)
@@ -105,6 +120,9 @@ int bus_dict_read_strv(sd_bus_message *m, const char *key, void *dest, sd_bus_er
         _cleanup_strv_free_ char **l = NULL;
         char ***s = dest;
         int r;
+
+        assert(m);
+        assert(dest);
 
         r = sd_bus_message_read_strv(m, &l);
         if (r < 0)

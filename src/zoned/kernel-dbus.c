@@ -2,6 +2,7 @@
 /* Zones1.InstallDefaultKernel and Zones1.PrepareKernel: krata-zoned is the
  * one writer of the system default kernel and the kernel cache, so kratactl
  * stays a client. The work runs in a worker (kernel-job.c). */
+#include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stddef.h>
@@ -56,6 +57,9 @@ int bus_method_install_default_kernel(sd_bus_message *msg, void *userdata, sd_bu
         _cleanup_(kernel_files_done) KernelFiles f = { -EBADF, -EBADF, -EBADF, -EBADF };
         int r;
 
+        assert(msg);
+        assert(m);
+
         r = bus_verify_polkit_async(msg, POLKIT_ACTION_KERNEL_MANAGE, &m->polkit, error);
         if (r <= 0)
                 return r < 0 ? r : 1;
@@ -77,6 +81,9 @@ int bus_method_prepare_kernel(sd_bus_message *msg, void *userdata, sd_bus_error 
         _cleanup_(kernel_files_done) KernelFiles f = { -EBADF, -EBADF, -EBADF, -EBADF };
         KernelJobType type;
         int r;
+
+        assert(msg);
+        assert(m);
 
         r = bus_verify_polkit_async(msg, POLKIT_ACTION_KERNEL_MANAGE, &m->polkit, error);
         if (r <= 0)

@@ -171,6 +171,9 @@ int supervisor_unit_state(Zone *z, char **ret) {
         _cleanup_free_ char *path = NULL;
         int r;
 
+        assert(z);
+        assert(ret);
+
         r = unit_path(z, &path);
         if (r < 0)
                 return r;
@@ -238,6 +241,8 @@ int supervisor_start(Zone *z) {
 }
 
 int supervisor_signal(Zone *z, int sig) {
+        assert(z);
+
         if (z->manager->use_systemd && !z->child_source && !z->pidfd_source) {
                 _cleanup_bus_error_ sd_bus_error error = SD_BUS_ERROR_NULL;
                 _cleanup_free_ char *unit = NULL;

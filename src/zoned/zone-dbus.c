@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* org.krata.Zone1 at /org/krata/zone/NAME: one object per zone. */
+#include <assert.h>
 #include <errno.h>
 #include <stddef.h>
 #include <stdlib.h>
@@ -14,6 +15,10 @@ int zone_object_find(sd_bus *bus, const char *path, const char *interface, void 
         _cleanup_free_ char *name = NULL;
         Zone *z;
         int r;
+
+        assert(path);
+        assert(m);
+        assert(found);
 
         r = sd_bus_path_decode(path, ZONE_PATH_PREFIX, &name);
         if (r <= 0)
@@ -30,6 +35,9 @@ int zone_node_enumerator(sd_bus *bus, const char *path, void *userdata, char ***
         Manager *m = userdata;
         _cleanup_strv_free_ char **l = NULL;
         int r;
+
+        assert(m);
+        assert(nodes);
 
         for (Zone *z = m->zones; z; z = z->next) {
                 r = strv_extend(&l, z->object_path);

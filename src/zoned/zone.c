@@ -8,9 +8,9 @@
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+#include <systemd/sd-id128.h>
 #include <time.h>
 #include <unistd.h>
-#include <systemd/sd-id128.h>
 
 #include "log.h"
 #include "string-util.h"
@@ -428,6 +428,8 @@ int zone_handle_event(Zone *z, const ZoneEvent *e, sd_bus_message *request, sd_b
 
 int zone_handle(Zone *z, ZoneEventType type, sd_bus_message *request, sd_bus_error *error) {
         ZoneEvent e = { .type = type, .facts = ZONE_FACTS_NONE };
+
+        assert(z);
 
         return zone_handle_event(z, &e, request, error);
 }
