@@ -54,6 +54,7 @@
 #define POLKIT_ACTION_IMAGE_PULL "org.krata.image.pull"
 #define POLKIT_ACTION_CONSOLE_ATTACH "org.krata.console.attach"
 #define POLKIT_ACTION_NETWORK_MANAGE "org.krata.network.manage"
+#define POLKIT_ACTION_KERNEL_MANAGE "org.krata.kernel.manage"
 
 /* Zones1.CreateZone(name, image, a{sv} options) */
 #define ZONE_OPT_MEMORY "memory"                        /* t, bytes */
@@ -78,6 +79,24 @@
 #define REPORT_IMAGE_DIGEST "image-digest"              /* s */
 #define REPORT_KERNEL "kernel"                          /* s */
 #define REPORT_ADDRESSES "addresses"                    /* as */
+
+/* Zones1.InstallDefaultKernel(h image, h addons, a{sv} options) and
+ * Zones1.PrepareKernel(a{sv} source): krata-zoned is the one writer of the
+ * default kernel and the kernel cache. Files are passed open, read with the
+ * caller's rights. PrepareKernel's source: none (the system default), image +
+ * metadata (+ addons), or squashfs. No options are defined yet. */
+#define KERNEL_SOURCE_IMAGE "image"                     /* h, a kernel image (bzImage) */
+#define KERNEL_SOURCE_ADDONS "addons"                   /* h, its addons.squashfs */
+#define KERNEL_SOURCE_METADATA "metadata"               /* h, its KEY=VALUE metadata */
+#define KERNEL_SOURCE_SQUASHFS "squashfs"               /* h, an OCI kernel image's rootfs squashfs */
+/* ... and the a{sv} both reply with: the kernel as prepared (all s) */
+#define KERNEL_PREPARED_KERNEL "kernel"                 /* what the domain builder loads */
+#define KERNEL_PREPARED_IMAGE "image"                   /* the kernel image as stored */
+#define KERNEL_PREPARED_INITRD "initrd"
+#define KERNEL_PREPARED_ADDONS "addons"                 /* absent: none */
+#define KERNEL_PREPARED_RELEASE "release"
+#define KERNEL_PREPARED_DIGEST "digest"                 /* sha256 of the image: the cache key */
+#define KERNEL_PREPARED_CMDLINE "cmdline"
 
 /* Network1.AttachZone(zone, ifname, a{sv} options) and its reply's a{sv} */
 #define NET_OPT_ALLOW_HOST_LOOPBACK "allow-host-loopback" /* b */

@@ -12,6 +12,7 @@
 static int max_level = LOG_INFO;
 static const char *program_name = "krata";
 static int journal_stream = -1; /* -1: not yet checked */
+static char last_error[2048];
 
 static const char *const level_names[] = {
         [LOG_EMERG] = "emerg",  [LOG_ALERT] = "alert",   [LOG_CRIT] = "crit",
@@ -105,6 +106,8 @@ int log_internal(int level, int error, const char *file _unused_, int line _unus
         vsnprintf(buf, sizeof buf, format, ap);
         va_end(ap);
 
+        if ((level & LOG_PRIMASK) <= LOG_ERR)
+                memcpy(last_error, buf, sizeof last_error);
         if (log_to_journal())
                 fprintf(stderr, "<%d>%s\n", level & LOG_PRIMASK, buf);
         else
@@ -112,4 +115,8 @@ int log_internal(int level, int error, const char *file _unused_, int line _unus
 
         errno = saved;
         return -ERRNO_VALUE(error);
+}
+
+const char *log_last_error(void) {
+        return last_error;
 }

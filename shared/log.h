@@ -45,3 +45,7 @@ int log_internal(int level, int error, const char *file, int line, const char *f
 #define log_error_errno(e, ...) log_full_errno(LOG_ERR, e, __VA_ARGS__)
 
 #define log_oom() log_error_errno(ENOMEM, "Out of memory.")
+
+/* The last message logged at LOG_ERR or worse ("" if none), for a worker
+ * process that hands the reason it failed to whoever asked. */
+const char *log_last_error(void);

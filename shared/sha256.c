@@ -46,12 +46,69 @@ int sha256_buffer(const void *data, size_t size, char ret[static SHA256_HEX_SIZE
         return 0;
 }
 
+static int write_all(int fd, const uint8_t *p, size_t n) {
+        while (n > 0) {
+                ssize_t k = write(fd, p, n);
+                if (k < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        return negative_errno();
+                }
+                p += k;
+                n -= (size_t) k;
+        }
+        return 0;
+}
+
+int sha256_copy_fd(int in_fd, int out_fd, uint64_t max, char ret[static SHA256_HEX_SIZE], uint64_t *ret_size) {
+        EVP_MD_CTX *ctx;
+        uint8_t buf[1 << 16];
+        uint64_t off = 0;
+        int r = 0;
+
+        assert(in_fd >= 0);
+        assert(ret);
+
+        ctx = EVP_MD_CTX_new();
+        if (!ctx || EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) != 1) {
+                EVP_MD_CTX_free(ctx);
+                return -ENOMEM;
+        }
+        for (;;) {
+                ssize_t n = pread(in_fd, buf, sizeof buf, (off_t) off);
+                if (n < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        r = negative_errno();
+                        break;
+                }
+                if (n == 0)
+                        break;
+                if ((uint64_t) n > max - off) {
+                        r = -EFBIG;
+                        break;
+                }
+                if (EVP_DigestUpdate(ctx, buf, (size_t) n) != 1) {
+                        r = -EIO;
+                        break;
+                }
+                if (out_fd >= 0) {
+                        r = write_all(out_fd, buf, (size_t) n);
+                        if (r < 0)
+                                break;
+                }
+                off += (uint64_t) n;
+        }
+        if (r >= 0)
+                r = sha256_final_hex(ctx, ret);
+        EVP_MD_CTX_free(ctx);
+        if (r >= 0 && ret_size)
+                *ret_size = off;
+        return r;
+}
+
 int sha256_file(const char *path, char ret[static SHA256_HEX_SIZE]) {
         _cleanup_close_ int fd = -EBADF;
-        EVP_MD_CTX *ctx = NULL;
-        uint8_t buf[1 << 16];
-        ssize_t n;
-        int r = 0;
 
         assert(path);
         assert(ret);
@@ -59,25 +116,5 @@ int sha256_file(const char *path, char ret[static SHA256_HEX_SIZE]) {
         fd = open(path, O_RDONLY | O_CLOEXEC);
         if (fd < 0)
                 return negative_errno();
-        ctx = EVP_MD_CTX_new();
-        if (!ctx || EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) != 1) {
-                EVP_MD_CTX_free(ctx);
-                return -ENOMEM;
-        }
-        while ((n = read(fd, buf, sizeof buf)) != 0) {
-                if (n < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        r = negative_errno();
-                        break;
-                }
-                if (EVP_DigestUpdate(ctx, buf, (size_t) n) != 1) {
-                        r = -EIO;
-                        break;
-                }
-        }
-        if (r >= 0)
-                r = sha256_final_hex(ctx, ret);
-        EVP_MD_CTX_free(ctx);
-        return r;
+        return sha256_copy_fd(fd, -EBADF, UINT64_MAX, ret, NULL);
 }

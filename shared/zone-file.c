@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: Apache-2.0 */
+#include <assert.h>
 #include <ctype.h>
 #include <errno.h>
-#include <stddef.h>
 #include <inttypes.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,22 +16,33 @@
 #include "string-util.h"
 #include "zone-file.h"
 
+int zone_spec_init(ZoneSpec *s, const char *name) {
+        assert(s);
+        assert(name);
+
+        *s = (ZoneSpec) {
+                .name = strdup(name),
+                .memory = ZONE_MEMORY_DEFAULT,
+                .vcpus = 1,
+        };
+        return s->name ? 0 : -ENOMEM;
+}
+
 ZoneSpec *zone_spec_new(const char *name) {
-        ZoneSpec *s = calloc(1, sizeof *s);
+        ZoneSpec *s = malloc(sizeof *s);
+
+        assert(name);
 
         if (!s)
                 return NULL;
-        s->name = strdup(name);
-        if (!s->name)
+        if (zone_spec_init(s, name) < 0)
                 return mfree(s);
-        s->memory = ZONE_MEMORY_DEFAULT;
-        s->vcpus = 1;
         return s;
 }
 
-ZoneSpec *zone_spec_free(ZoneSpec *s) {
+void zone_spec_done(ZoneSpec *s) {
         if (!s)
-                return NULL;
+                return;
         free(s->name);
         free(s->uuid);
         free(s->image);
@@ -40,6 +52,11 @@ ZoneSpec *zone_spec_free(ZoneSpec *s) {
         free(s->working_directory);
         free(s->user);
         strv_free(s->command);
+        *s = (ZoneSpec) {};
+}
+
+ZoneSpec *zone_spec_free(ZoneSpec *s) {
+        zone_spec_done(s);
         return mfree(s);
 }
 
@@ -92,6 +109,9 @@ int zone_port_parse(const char *s, ZonePort *ret) {
         const char *colon, *slash, *end;
         ZonePort p = { .proto = ZONE_PORT_TCP };
 
+        assert(s);
+        assert(ret);
+
         if (isempty(s))
                 return -EINVAL;
         colon = strchr(s, ':');
@@ -113,6 +133,9 @@ int zone_port_parse(const char *s, ZonePort *ret) {
 }
 
 const char *zone_port_format(const ZonePort *p, char *buf, size_t len) {
+        assert(p);
+        assert(buf);
+
         snprintf(buf, len, "%u:%u/%s", p->host_port, p->zone_port,
                  p->proto == ZONE_PORT_UDP ? "udp" : "tcp");
         return buf;
@@ -138,6 +161,9 @@ int zone_split_words(const char *s, char ***ret) {
         _cleanup_free_ char *w = malloc(n + 1);
         const char *p = s;
         int r;
+
+        assert(s);
+        assert(ret);
 
         if (!w)
                 return -ENOMEM;
@@ -444,6 +470,10 @@ int zone_spec_parse(const char *path, const char *data, size_t size, ZoneSpec **
         ConfigContext c = { .path = path };
         int r;
 
+        assert(path);
+        assert(data || size == 0);
+        assert(ret);
+
         if (ret_error)
                 *ret_error = NULL;
         r = name_from_path(path, &name);
@@ -478,6 +508,9 @@ int zone_spec_load(const char *path, ZoneSpec **ret, char **ret_error) {
         size_t size;
         int r;
 
+        assert(path);
+        assert(ret);
+
         r = config_read_file(path, &data, &size, ret_error);
         if (r == -ENOENT && ret_error)
                 (void) asprintf_safe(ret_error, "%s: %s", path, strerror(-r));
@@ -490,6 +523,8 @@ int zone_spec_validate(const ZoneSpec *s, char **ret_error) {
         _cleanup_free_ char *text = NULL, *path = NULL;
         _cleanup_zone_spec_ ZoneSpec *back = NULL;
         int r;
+
+        assert(s);
 
         /* One set of rules: format, then parse what we formatted. */
         if (!zone_name_is_valid(s->name)) {
@@ -558,6 +593,9 @@ int zone_spec_format(const ZoneSpec *s, char **ret) {
         size_t len = 0;
         int r;
 
+        assert(s);
+        assert(ret);
+
 #define APPEND(...) do { r = append(&buf, &len, __VA_ARGS__); if (r < 0) return r; } while (0)
         APPEND("# krata zone %s (see krata-zone@.service(8))\n[Zone]\n", s->name);
         if (s->uuid)
@@ -604,6 +642,9 @@ int zone_spec_save(const ZoneSpec *s, const char *path) {
         _cleanup_free_ char *text = NULL, *dir = NULL;
         const char *slash;
         int r;
+
+        assert(s);
+        assert(path);
 
         r = zone_spec_format(s, &text);
         if (r < 0)
@@ -653,6 +694,8 @@ char *zone_source_dir(ZoneSource s) {
 char *zone_spec_path(ZoneSource s, const char *name) {
         _cleanup_free_ char *dir = zone_source_dir(s);
         char *p = NULL;
+
+        assert(name);
 
         if (!dir)
                 return NULL;

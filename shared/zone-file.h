@@ -67,8 +67,12 @@ typedef struct ZoneSpec {
         uint64_t created;  /* µs since the epoch; 0 unknown */
 } ZoneSpec;
 
+/* A spec with the defaults (256M, one vCPU). */
 ZoneSpec *zone_spec_new(const char *name);
+int zone_spec_init(ZoneSpec *s, const char *name);
 ZoneSpec *zone_spec_free(ZoneSpec *s);
+/* Frees what s holds and zeroes it (for specs embedded in other structs). */
+void zone_spec_done(ZoneSpec *s);
 DEFINE_TRIVIAL_CLEANUP_FUNC(ZoneSpec *, zone_spec_free);
 #define _cleanup_zone_spec_ _cleanup_(zone_spec_freep)
 

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
+#include <assert.h>
 #include <errno.h>
 #include <stddef.h>
 #include <stdlib.h>
@@ -56,6 +57,8 @@ bool zone_state_is_active(ZoneState s) {
 }
 
 int zone_state_apply(ZoneState *state, ZoneState to) {
+        assert(state);
+
         if (!zone_state_transition_valid(*state, to))
                 return -EINVAL;
         if (*state == to)
@@ -66,6 +69,8 @@ int zone_state_apply(ZoneState *state, ZoneState to) {
 
 ZoneRecord *zone_record_new(const char *name) {
         ZoneRecord *r = calloc(1, sizeof *r);
+
+        assert(name);
 
         if (!r)
                 return NULL;
@@ -93,6 +98,8 @@ ZoneRecord *zone_record_free(ZoneRecord *r) {
 
 char *zone_record_path(const char *name) {
         _cleanup_free_ char *rel = NULL;
+
+        assert(name);
 
         if (asprintf_safe(&rel, "supervisors/%s.json", name) < 0)
                 return NULL;
@@ -127,6 +134,8 @@ int zone_record_save(const ZoneRecord *r) {
         const char *text;
         int q;
 
+        assert(r);
+
         if (!o || !path || !dir)
                 return -ENOMEM;
         if (add_string(o, "name", r->name) < 0 || add_string(o, "uuid", r->uuid) < 0 ||
@@ -157,6 +166,9 @@ static int dispatch_state(const char *name _unused_, json_object *v, void *dest)
 }
 
 int zone_record_load(const char *name, ZoneRecord **ret) {
+        assert(name);
+        assert(ret);
+
         static const JsonDispatch table[] = {
                 { "uuid", json_type_string, json_dispatch_string, offsetof(ZoneRecord, uuid), 0 },
                 { "pid", json_type_int, json_dispatch_int, offsetof(ZoneRecord, pid), JSON_MANDATORY },
@@ -203,6 +215,8 @@ int zone_record_load(const char *name, ZoneRecord **ret) {
 
 int zone_record_remove(const char *name) {
         _cleanup_free_ char *path = zone_record_path(name);
+
+        assert(name);
 
         if (!path)
                 return -ENOMEM;

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
+#include <assert.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,6 +10,8 @@
 #include "macro.h"
 
 void cpio_done(Cpio *c) {
+        assert(c);
+
         c->data = mfree(c->data);
         c->size = c->cap = 0;
 }
@@ -60,19 +63,33 @@ static int entry(Cpio *c, const char *name, mode_t mode, unsigned rmajor, unsign
 }
 
 int cpio_add_dir(Cpio *c, const char *name, mode_t mode) {
+        assert(c);
+        assert(name);
+
         return entry(c, name, S_IFDIR | (mode & 07777), 0, 0, NULL, 0);
 }
 
 int cpio_add_file(Cpio *c, const char *name, mode_t mode, const void *data, size_t size) {
+        assert(c);
+        assert(name);
+        assert(data || size == 0);
+
         return entry(c, name, S_IFREG | (mode & 07777), 0, 0, data, size);
 }
 
 int cpio_add_device(Cpio *c, const char *name, mode_t mode, unsigned major, unsigned minor) {
+        assert(c);
+        assert(name);
+
         return entry(c, name, mode, major, minor, NULL, 0);
 }
 
 int cpio_finish(Cpio *c) {
-        int r = entry(c, "TRAILER!!!", 0, 0, 0, NULL, 0);
+        int r;
+
+        assert(c);
+
+        r = entry(c, "TRAILER!!!", 0, 0, 0, NULL, 0);
         if (r < 0)
                 return r;
         /* Pad to 512 bytes, as cpio(1) does. */

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
+#include <assert.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -87,6 +88,8 @@ struct KernelConfig {
 };
 
 const KernelOption *kernel_options(size_t *ret_n) {
+        assert(ret_n);
+
         *ret_n = ELEMENTSOF(options);
         return options;
 }
@@ -139,6 +142,9 @@ int kernel_config_parse(const char *text, size_t size, KernelConfig **ret) {
         _cleanup_(kernel_config_freep) KernelConfig *c = calloc(1, sizeof(KernelConfig));
         const char *p = text, *end = text + size;
         size_t lines = 0, valid = 0;
+
+        assert(text || size == 0);
+        assert(ret);
 
         if (!c)
                 return -ENOMEM;
@@ -197,6 +203,9 @@ int kernel_config_load(const char *path, KernelConfig **ret) {
         size_t size;
         int r;
 
+        assert(path);
+        assert(ret);
+
         r = read_full_file(path, CONFIG_MAX, &text, &size);
         if (r >= 0 && size >= 2 && (unsigned char) text[0] == 0x1f && (unsigned char) text[1] == 0x8b) {
                 text = mfree(text);
@@ -211,6 +220,9 @@ int kernel_config_load(const char *path, KernelConfig **ret) {
 }
 
 const char *kernel_config_get(const KernelConfig *c, const char *name) {
+        assert(c);
+        assert(name);
+
         for (size_t i = 0; i < c->n; i++)
                 if (streq(c->names[i], name))
                         return c->values[i];
@@ -227,6 +239,10 @@ int kernel_config_check(const KernelConfig *c, KernelRole role, OptionResult **r
         OptionResult *res = calloc(ELEMENTSOF(options), sizeof(OptionResult));
         size_t n = 0;
         int missing = 0;
+
+        assert(c);
+        assert(ret_results);
+        assert(ret_n);
 
         if (!res)
                 return -ENOMEM;

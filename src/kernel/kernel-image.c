@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
+#include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
@@ -15,6 +16,8 @@
 #define MODULE_MAX (64u * 1024u * 1024u)
 
 void kernel_metadata_done(KernelMetadata *m) {
+        assert(m);
+
         m->arch = mfree(m->arch);
         m->version = mfree(m->version);
         m->flavor = mfree(m->flavor);
@@ -25,6 +28,10 @@ void kernel_metadata_done(KernelMetadata *m) {
 int kernel_metadata_parse(const char *text, size_t size, KernelMetadata *ret) {
         KernelMetadata m = {};
         const char *p = text, *end = text + size;
+
+        assert(text || size == 0);
+        assert(ret);
+
         struct {
                 const char *key;
                 char **dest;
@@ -73,12 +80,19 @@ int kernel_metadata_load(const char *path, KernelMetadata *ret) {
         _cleanup_free_ char *text = NULL;
         size_t size;
         int r = read_full_file(path, METADATA_MAX, &text, &size);
+
+        assert(path);
+        assert(ret);
+
         if (r < 0)
                 return log_error_errno(r, "Failed to read kernel metadata %s: %m", path);
         return kernel_metadata_parse(text, size, ret);
 }
 
 int kernel_metadata_format(const KernelMetadata *m, char **ret) {
+        assert(m);
+        assert(ret);
+
         return asprintf_safe(ret, "KERNEL_ARCH=%s\nKERNEL_VERSION=%s\nKERNEL_FLAVOR=%s\nKERNEL_CONFIG=%s\nKERNEL_TAGS=%s\n",
                              m->arch, m->version, strempty(m->flavor), strempty(m->config), strempty(m->tags));
 }
@@ -97,6 +111,9 @@ int kernel_image_release(const char *path, char **ret) {
         uint16_t ptr;
         ssize_t n;
         size_t len;
+
+        assert(path);
+        assert(ret);
 
         if (fd < 0)
                 return negative_errno();
@@ -122,6 +139,9 @@ int module_vermagic_release(const char *path, char **ret) {
         size_t size;
         const char *v;
         int r;
+
+        assert(path);
+        assert(ret);
 
         r = read_full_file(path, MODULE_MAX, &data, &size);
         if (r < 0)

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
+#include <assert.h>
 #include <bzlib.h>
 #include <elf.h>
 #include <errno.h>
@@ -41,6 +42,10 @@ static uint16_t le16(const uint8_t *p) {
 int bzimage_payload(const uint8_t *data, size_t size, const uint8_t **ret, size_t *ret_size) {
         size_t setup_sects, start, off, len;
 
+        assert(data || size == 0);
+        assert(ret);
+        assert(ret_size);
+
         /* Documentation/arch/x86/boot.rst: setup_sects at 0x1f1 (0 means 4),
          * "HdrS" at 0x202, version at 0x206, payload_offset/length at 0x248. */
         if (size < 0x250 || memcmp(data + 0x202, "HdrS", 4) != 0 || le16(data + 0x206) < 0x0208)
@@ -57,6 +62,8 @@ int bzimage_payload(const uint8_t *data, size_t size, const uint8_t **ret, size_
 }
 
 KernelCompression kernel_payload_compression(const uint8_t *p, size_t size) {
+        assert(p || size == 0);
+
         static const struct {
                 KernelCompression c;
                 size_t len;
@@ -174,6 +181,10 @@ int kernel_payload_inflate(const uint8_t *payload, size_t size, uint8_t **ret, s
         size_t n, used = 0;
         ssize_t k;
 
+        assert(payload || size == 0);
+        assert(ret);
+        assert(ret_size);
+
         if (size < 8)
                 return -EBADMSG;
         if (c < 0 || c == KERNEL_COMPRESSION_LZO)
@@ -234,6 +245,8 @@ static bool has_xen_entry_note(const uint8_t *note, size_t size) {
 int kernel_elf_check_xen_pv(const uint8_t *data, size_t size) {
         Elf64_Ehdr eh;
 
+        assert(data || size == 0);
+
         if (size < sizeof eh)
                 return -EMEDIUMTYPE;
         memcpy(&eh, data, sizeof eh);
@@ -260,6 +273,9 @@ int kernel_inflate_file(const char *image, const char *dest, KernelCompression *
         size_t size, payload_size, elf_size;
         KernelCompression c;
         int r;
+
+        assert(image);
+        assert(dest);
 
         r = read_full_file(image, KERNEL_IMAGE_MAX, &data, &size);
         if (r < 0)

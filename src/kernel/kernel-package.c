@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include <archive.h>
 #include <archive_entry.h>
+#include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <json-c/json.h>
@@ -35,6 +36,10 @@ const char *kernel_addons_compressor(const KernelConfig *kc) {
 
 int kernel_build_addons(const char *modules_dir, const char *compressor, int level, const char *out) {
         _cleanup_free_ char *depfile = path_join(modules_dir, "modules.dep"), *lvl = NULL;
+
+        assert(modules_dir);
+        assert(compressor);
+        assert(out);
 
         if (!depfile)
                 return -ENOMEM;
@@ -208,138 +213,178 @@ static int update_index(const char *layout, const char *tag, const char *digest,
         return write_string_file_atomic(path, json_text(index), 0644);
 }
 
-int kernel_package(const KernelPackageOptions *o, char **ret_manifest_digest) {
-        _cleanup_(kernel_config_freep) KernelConfig *kc = NULL;
-        _cleanup_free_ char *release = NULL, *work = NULL, *addons = NULL, *metapath = NULL, *layer = NULL, *metatext = NULL;
-        _cleanup_free_ char *ctext = NULL, *blobs = NULL, *config_ref = NULL;
-        _cleanup_json_ json_object *cfg = NULL, *manifest = NULL;
-        char layer_digest[65], config_digest[65], kconfig_digest[65], manifest_digest[65];
-        const char *comp, *mtext;
-        uint64_t layer_size = 0;
-        size_t csize = 0;
-        KernelMetadata meta = {};
+/* A kernel being packaged: what each step leaves for the next. */
+typedef struct Package {
+        const KernelPackageOptions *o;
+        char *release;
+        char *work;                /* LAYOUT/.krata-package-PID, removed at the end */
+        char *config_ref;          /* "sha256:HEX" of the .config blob */
+        char layer_digest[65];
+        uint64_t layer_size;
+        char config_digest[65];    /* the image config */
+        size_t config_size;
+        char manifest_digest[65];
+        size_t manifest_size;
+} Package;
+
+static void package_done(Package *p) {
+        if (p->work)
+                (void) rm_rf(p->work);
+        free(p->work);
+        free(p->release);
+        free(p->config_ref);
+}
+
+/* The release from the bzImage; for a non-x86 image, the modules
+ * directory's name. */
+static int package_release(Package *p) {
+        const char *b;
         int r;
 
-        r = kernel_config_load(o->config, &kc);
-        if (r < 0)
-                return r;
-        r = kernel_image_release(o->image, &release);
-        if (r < 0) {
-                /* a non-x86 image: the modules directory is named for the release */
-                const char *b = strrchr(o->modules_dir, '/');
-                release = strdup(b && b[1] ? b + 1 : o->modules_dir);
-                if (!release)
-                        return -ENOMEM;
-        }
-        comp = kernel_addons_compressor(kc);
+        r = kernel_image_release(p->o->image, &p->release);
+        if (r >= 0)
+                return 0;
+        b = strrchr(p->o->modules_dir, '/');
+        p->release = strdup(b && b[1] ? b + 1 : p->o->modules_dir);
+        return p->release ? 0 : -ENOMEM;
+}
 
-        blobs = path_join(o->layout, "blobs/sha256");
+static int package_workdir(Package *p) {
+        _cleanup_free_ char *blobs = path_join(p->o->layout, "blobs/sha256");
+        int r;
+
         if (!blobs)
                 return -ENOMEM;
         r = mkdir_p(blobs, 0755);
         if (r < 0)
                 return log_error_errno(r, "Failed to create %s: %m", blobs);
-        r = asprintf_safe(&work, "%s/.krata-package-%d", o->layout, (int) getpid());
+        r = asprintf_safe(&p->work, "%s/.krata-package-%d", p->o->layout, (int) getpid());
         if (r < 0)
                 return r;
-        (void) rm_rf(work);
-        r = mkdir_p(work, 0700);
+        (void) rm_rf(p->work);
+        r = mkdir_p(p->work, 0700);
         if (r < 0)
-                return log_error_errno(r, "Failed to create %s: %m", work);
+                return log_error_errno(r, "Failed to create %s: %m", p->work);
+        return 0;
+}
 
-        addons = path_join(work, "addons.squashfs");
-        metapath = path_join(work, "metadata");
-        layer = path_join(work, "layer.tar");
-        if (!addons || !metapath || !layer) {
-                r = -ENOMEM;
-                goto finish;
-        }
-        r = kernel_build_addons(o->modules_dir, comp, o->compression_level, addons);
-        if (r < 0)
-                goto finish;
+/* The .config as a blob, stored as given (plain or gzip): kernel check reads either. */
+static int package_kconfig(Package *p) {
+        _cleanup_free_ char *text = NULL;
+        char digest[65];
+        size_t size = 0;
+        int r;
 
-        /* the .config as a blob, stored as given (plain or gzip): kernel check reads either */
-        r = read_full_file(o->config, 8u << 20, &ctext, &csize);
-        if (r < 0) {
-                log_error_errno(r, "Failed to read %s: %m", o->config);
-                goto finish;
-        }
-        r = store_blob(o->layout, ctext, csize, kconfig_digest);
+        r = read_full_file(p->o->config, 8u << 20, &text, &size);
         if (r < 0)
-                goto finish;
-        r = asprintf_safe(&config_ref, "sha256:%s", kconfig_digest);
+                return log_error_errno(r, "Failed to read %s: %m", p->o->config);
+        r = store_blob(p->o->layout, text, size, digest);
         if (r < 0)
-                goto finish;
+                return r;
+        return asprintf_safe(&p->config_ref, "sha256:%s", digest);
+}
 
-        meta.arch = (char *) kernel_host_arch();
-        meta.version = release;
-        meta.flavor = (char *) (o->flavor ?: "standard");
-        meta.config = config_ref;
-        meta.tags = (char *) (o->tag ?: release);
+/* The one layer: /kernel/{image,addons.squashfs,metadata}. */
+static int package_layer(Package *p, const char *compressor) {
+        _cleanup_free_ char *addons = path_join(p->work, "addons.squashfs"), *metapath = path_join(p->work, "metadata"),
+                            *layer = path_join(p->work, "layer.tar"), *metatext = NULL;
+        KernelMetadata meta = {
+                .arch = (char *) kernel_host_arch(),
+                .version = p->release,
+                .flavor = (char *) (p->o->flavor ?: "standard"),
+                .config = p->config_ref,
+                .tags = (char *) (p->o->tag ?: p->release),
+        };
+        int r;
+
+        if (!addons || !metapath || !layer)
+                return -ENOMEM;
+        r = kernel_build_addons(p->o->modules_dir, compressor, p->o->compression_level, addons);
+        if (r < 0)
+                return r;
         r = kernel_metadata_format(&meta, &metatext);
         if (r < 0)
-                goto finish;
+                return r;
         r = write_string_file_atomic(metapath, metatext, 0644);
         if (r < 0)
-                goto finish;
+                return r;
+        r = write_layer(layer, p->o->image, addons, metapath);
+        if (r < 0)
+                return r;
+        return store_blob_file(p->o->layout, layer, p->layer_digest, &p->layer_size);
+}
 
-        r = write_layer(layer, o->image, addons, metapath);
-        if (r < 0)
-                goto finish;
-        r = store_blob_file(o->layout, layer, layer_digest, &layer_size);
-        if (r < 0)
-                goto finish;
+static int package_image_config(Package *p) {
+        _cleanup_json_ json_object *cfg = json_object_new_object();
+        json_object *rootfs = json_object_new_object(), *ids = json_object_new_array(), *labels = json_object_new_object(),
+                    *c = json_object_new_object();
+        const char *text;
+        char diff[80];
 
-        {
-                char diff[80];
-                json_object *rootfs = json_object_new_object(), *ids = json_object_new_array(), *labels = json_object_new_object(),
-                            *c = json_object_new_object();
-                snprintf(diff, sizeof diff, "sha256:%s", layer_digest);
-                cfg = json_object_new_object();
-                json_object_object_add(cfg, "architecture", json_object_new_string(oci_arch(kernel_host_arch())));
-                json_object_object_add(cfg, "os", json_object_new_string("linux"));
-                json_object_array_add(ids, json_object_new_string(diff)); /* uncompressed: digest = diff_id */
-                json_object_object_add(rootfs, "type", json_object_new_string("layers"));
-                json_object_object_add(rootfs, "diff_ids", ids);
-                json_object_object_add(cfg, "rootfs", rootfs);
-                json_object_object_add(labels, "org.krata.kernel.version", json_object_new_string(release));
-                json_object_object_add(labels, "org.krata.kernel.flavor", json_object_new_string(meta.flavor));
-                json_object_object_add(c, "Labels", labels);
-                json_object_object_add(cfg, "config", c);
-        }
-        mtext = json_text(cfg);
-        r = store_blob(o->layout, mtext, strlen(mtext), config_digest);
-        if (r < 0)
-                goto finish;
+        snprintf(diff, sizeof diff, "sha256:%s", p->layer_digest);
+        json_object_object_add(cfg, "architecture", json_object_new_string(oci_arch(kernel_host_arch())));
+        json_object_object_add(cfg, "os", json_object_new_string("linux"));
+        json_object_array_add(ids, json_object_new_string(diff)); /* uncompressed: digest = diff_id */
+        json_object_object_add(rootfs, "type", json_object_new_string("layers"));
+        json_object_object_add(rootfs, "diff_ids", ids);
+        json_object_object_add(cfg, "rootfs", rootfs);
+        json_object_object_add(labels, "org.krata.kernel.version", json_object_new_string(p->release));
+        json_object_object_add(labels, "org.krata.kernel.flavor", json_object_new_string(p->o->flavor ?: "standard"));
+        json_object_object_add(c, "Labels", labels);
+        json_object_object_add(cfg, "config", c);
+        text = json_text(cfg);
+        p->config_size = strlen(text);
+        return store_blob(p->o->layout, text, p->config_size, p->config_digest);
+}
 
-        {
-                json_object *layers = json_object_new_array(), *ann = json_object_new_object();
-                manifest = json_object_new_object();
-                json_object_object_add(manifest, "schemaVersion", json_object_new_int(2));
-                json_object_object_add(manifest, "mediaType", json_object_new_string(MT_MANIFEST));
-                json_object_object_add(manifest, "config", descriptor(MT_CONFIG, config_digest, strlen(mtext)));
-                json_object_array_add(layers, descriptor(MT_LAYER, layer_digest, layer_size));
-                json_object_object_add(manifest, "layers", layers);
-                json_object_object_add(ann, "org.krata.kernel.version", json_object_new_string(release));
-                json_object_object_add(ann, "org.krata.kernel.config", json_object_new_string(config_ref));
-                json_object_object_add(manifest, "annotations", ann);
-        }
-        mtext = json_text(manifest);
-        r = store_blob(o->layout, mtext, strlen(mtext), manifest_digest);
+static int package_manifest(Package *p) {
+        _cleanup_json_ json_object *manifest = json_object_new_object();
+        json_object *layers = json_object_new_array(), *ann = json_object_new_object();
+        const char *text;
+        int r;
+
+        json_object_object_add(manifest, "schemaVersion", json_object_new_int(2));
+        json_object_object_add(manifest, "mediaType", json_object_new_string(MT_MANIFEST));
+        json_object_object_add(manifest, "config", descriptor(MT_CONFIG, p->config_digest, p->config_size));
+        json_object_array_add(layers, descriptor(MT_LAYER, p->layer_digest, p->layer_size));
+        json_object_object_add(manifest, "layers", layers);
+        json_object_object_add(ann, "org.krata.kernel.version", json_object_new_string(p->release));
+        json_object_object_add(ann, "org.krata.kernel.config", json_object_new_string(p->config_ref));
+        json_object_object_add(manifest, "annotations", ann);
+        text = json_text(manifest);
+        p->manifest_size = strlen(text);
+        r = store_blob(p->o->layout, text, p->manifest_size, p->manifest_digest);
         if (r < 0)
-                goto finish;
-        r = update_index(o->layout, o->tag ?: release, manifest_digest, strlen(mtext));
+                return r;
+        return update_index(p->o->layout, p->o->tag ?: p->release, p->manifest_digest, p->manifest_size);
+}
+
+int kernel_package(const KernelPackageOptions *o, char **ret_manifest_digest) {
+        _cleanup_(kernel_config_freep) KernelConfig *kc = NULL;
+        _cleanup_(package_done) Package p = { .o = o };
+        int r;
+
+        assert(o);
+
+        r = kernel_config_load(o->config, &kc);
         if (r < 0)
-                goto finish;
-        if (ret_manifest_digest) {
-                r = asprintf_safe(ret_manifest_digest, "sha256:%s", manifest_digest);
-                if (r < 0)
-                        goto finish;
-        }
-        r = 0;
-finish:
-        (void) rm_rf(work);
-        return r;
+                return r;
+        r = package_release(&p);
+        if (r >= 0)
+                r = package_workdir(&p);
+        if (r >= 0)
+                r = package_kconfig(&p);
+        if (r >= 0)
+                r = package_layer(&p, kernel_addons_compressor(kc));
+        if (r >= 0)
+                r = package_image_config(&p);
+        if (r >= 0)
+                r = package_manifest(&p);
+        if (r < 0)
+                return r;
+        if (ret_manifest_digest)
+                return asprintf_safe(ret_manifest_digest, "sha256:%s", p.manifest_digest);
+        return 0;
 }
 
 static int read_json(const char *path, json_object **ret) {
@@ -365,6 +410,9 @@ int kernel_layout_config_path(const char *layout, const char *tag, char **ret) {
         _cleanup_json_ json_object *index = NULL, *manifest = NULL;
         json_object *manifests, *chosen = NULL, *v, *ann;
         int r;
+
+        assert(layout);
+        assert(ret);
 
         if (!ipath)
                 return -ENOMEM;

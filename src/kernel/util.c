@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
+#include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <spawn.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -16,6 +18,9 @@ int run_program(char *const argv[], bool show_output) {
         posix_spawn_file_actions_t fa;
         pid_t pid;
         int r, status;
+
+        assert(argv);
+        assert(argv[0]);
 
         posix_spawn_file_actions_init(&fa);
         posix_spawn_file_actions_addopen(&fa, STDIN_FILENO, "/dev/null", O_RDONLY, 0);

@@ -26,15 +26,7 @@ static int parse_environment(void) {
 }
 
 static bool zoned_is_idle(void *userdata) {
-        Manager *m = userdata;
-
-        if (polkit_registry_busy(m->polkit))
-                return false;
-        /* Our own children must be reaped by us; everything else is on disk. */
-        for (Zone *z = m->zones; z; z = z->next)
-                if (z->child_source || z->pidfd_source || z->remove_when_gone)
-                        return false;
-        return true;
+        return !manager_is_busy(userdata);
 }
 
 static bool systemd_on_bus(sd_bus *bus) {
@@ -96,10 +88,7 @@ static int zoned_add_objects(Service *s) {
 static void zoned_done(void *userdata) {
         Manager *m = userdata;
 
-        while (m->zones)
-                zone_free(m->zones);
-        manager_clear_orphans(m);
-        polkit_registry_free(m->polkit);
+        manager_free(m);
         free(m);
 }
 

@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Rebuilding zoned's view after a (re)start: stored specs, the supervisors'
- * records, systemd's unit states and the hypervisor's domain list. Nothing
- * running is lost and nothing unknown is silently kept. */
+ * records, systemd's unit states and the hypervisor's domain list, each
+ * handed to zone_handle_event() (see zone-transition.h for which channel
+ * counts). Nothing running is lost and nothing unknown is silently kept. */
+#include <assert.h>
 #include <dirent.h>
 #include <errno.h>
 #include <signal.h>
@@ -32,53 +34,28 @@ static bool pid_is_supervisor(pid_t pid, const char *name) {
         return (endswith(arg0, "/krata-zone") || streq(arg0, "krata-zone")) && streq(arg1, name);
 }
 
-static bool unit_state_is_alive(const char *s) {
-        return s && (streq(s, "active") || streq(s, "activating") || streq(s, "deactivating") ||
-                     streq(s, "reloading"));
-}
-
-/* What became of a zone whose spec we just loaded. */
+/* What became of a zone whose spec we just loaded: its record and whether its
+ * supervisor still runs (and is followed again). */
 static void zone_recover(Zone *z) {
         _cleanup_zone_record_ ZoneRecord *rec = NULL;
         _cleanup_free_ char *unit_state = NULL;
-        bool alive = false;
+        ZoneEvent e = { .type = ZONE_EVENT_RECORD_READ, .facts = ZONE_FACTS_NONE };
         int r;
 
-        r = zone_record_load(z->spec->name, &rec);
+        r = zone_record_load(z->spec.name, &rec);
         if (r < 0 && r != -ENOENT)
-                log_warning_errno(r, "Zone %s: ignoring unreadable supervisor record: %m", z->spec->name);
+                log_warning_errno(r, "Zone %s: ignoring unreadable supervisor record: %m", z->spec.name);
+        if (rec)
+                zone_facts_from_record(rec, &e.facts);
         if (z->manager->use_systemd) {
                 (void) supervisor_unit_state(z, &unit_state);
-                alive = unit_state_is_alive(unit_state);
-                if (alive)
-                        (void) supervisor_watch_unit(z);
-        } else if (rec && pid_is_supervisor(rec->pid, z->spec->name)) {
-                alive = supervisor_watch_pid(z, rec->pid) >= 0;
-        }
-        if (rec) {
-                /* Initial load, not a transition: take the recorded state as it is. */
-                if (rec->uuid && !z->uuid)
-                        z->uuid = strdup(rec->uuid);
-                z->state = rec->state;
-                z->domid = rec->domid > 0 ? (uint32_t) rec->domid : 0;
-                z->exit_status = rec->exit_status;
-                z->error = rec->error ? strdup(rec->error) : NULL;
-                z->image_digest = rec->image_digest ? strdup(rec->image_digest) : NULL;
-                z->kernel = rec->kernel ? strdup(rec->kernel) : NULL;
-                z->addresses = strv_copy(rec->addresses);
-        }
-        if (alive && !zone_state_is_active(z->state))
-                z->state = ZONE_STARTING; /* started, has not written its record yet */
-        if (!alive && zone_state_is_active(z->state) && z->state != ZONE_ORPHANED) {
-                /* Decided by the domain scan: orphaned if its domain exists, failed if not. */
-                z->state = z->domid > 0 ? ZONE_ORPHANED : ZONE_FAILED;
-                free(z->result);
-                z->result = strdup("supervisor");
-                if (!z->error)
-                        z->error = strdup("The supervisor ended without recording how the zone ended.");
-        }
-        log_debug("Zone %s recovered: %s%s.", z->spec->name, zone_state_to_string(z->state),
-                  alive ? ", supervisor running" : "");
+                if (zone_unit_state_is_alive(unit_state))
+                        (void) supervisor_follow(z, 0);
+        } else if (rec && pid_is_supervisor(rec->pid, z->spec.name))
+                (void) supervisor_follow(z, rec->pid);
+        (void) zone_handle_event(z, &e, NULL, NULL);
+        log_debug("Zone %s recovered: %s%s.", z->spec.name, zone_state_to_string(z->state),
+                  supervisor_running(z) ? ", supervisor running" : "");
 }
 
 static int load_dir(Manager *m, ZoneSource source) {
@@ -116,10 +93,9 @@ static int load_dir(Manager *m, ZoneSource source) {
                         continue;
                 }
                 r = zone_new(m, spec, source, path, &z);
-                if (r < 0) {
-                        zone_spec_free(spec);
+                zone_spec_free(spec);
+                if (r < 0)
                         break;
-                }
                 zone_recover(z);
                 if (m->bus)
                         (void) sd_bus_emit_signal(m->bus, ZONES_PATH, ZONES_INTERFACE, "ZoneNew", "so", name,
@@ -130,6 +106,8 @@ static int load_dir(Manager *m, ZoneSource source) {
 }
 
 int manager_load_zones(Manager *m) {
+        assert(m);
+
         /* Declared zones win over stored ones of the same name. */
         (void) load_dir(m, ZONE_SOURCE_DECLARED);
         (void) load_dir(m, ZONE_SOURCE_TRANSIENT);
@@ -138,10 +116,23 @@ int manager_load_zones(Manager *m) {
 }
 
 void manager_clear_orphans(Manager *m) {
+        assert(m);
+
         for (size_t i = 0; i < m->n_orphans; i++)
                 free(m->orphans[i].reason);
         m->orphans = mfree(m->orphans);
         m->n_orphans = 0;
+}
+
+static void scan_zone(Zone *z, const XenDomainInfo *doms, size_t n, bool hypervisor) {
+        ZoneEvent e = { .type = ZONE_EVENT_DOMAINS_SCANNED, .facts = ZONE_FACTS_NONE, .hypervisor = hypervisor };
+
+        for (size_t i = 0; i < n; i++)
+                if (streq_ptr(z->uuid, doms[i].uuid)) {
+                        e.domain_found = true;
+                        e.domain_id = doms[i].domid;
+                }
+        (void) zone_handle_event(z, &e, NULL, NULL);
 }
 
 int manager_scan_domains(Manager *m) {
@@ -149,14 +140,12 @@ int manager_scan_domains(Manager *m) {
         size_t n = 0;
         int r;
 
+        assert(m);
+
         r = xen_list_domains(&doms, &n);
         if (r == -ENOMEDIUM) {
-                /* No hypervisor: no domain can exist; active zones without a supervisor failed. */
                 for (Zone *z = m->zones; z; z = z->next)
-                        if (z->state == ZONE_ORPHANED && !supervisor_running(z)) {
-                                z->state = ZONE_FAILED;
-                                z->domid = 0;
-                        }
+                        scan_zone(z, NULL, 0, false);
                 return 0;
         }
         if (r < 0)
@@ -165,27 +154,8 @@ int manager_scan_domains(Manager *m) {
         m->orphans = calloc(n + 1, sizeof *m->orphans);
         if (!m->orphans)
                 return -ENOMEM;
-        for (Zone *z = m->zones; z; z = z->next) {
-                bool found = false;
-                for (size_t i = 0; i < n; i++)
-                        if (streq_ptr(z->uuid, doms[i].uuid)) {
-                                found = true;
-                                if (z->domid != doms[i].domid) {
-                                        z->domid = doms[i].domid;
-                                        zone_emit_changed(z, "DomainId", NULL);
-                                }
-                        }
-                if (found && !supervisor_running(z) && z->state != ZONE_ORPHANED) {
-                        log_warning("Zone %s: domain %u runs without a supervisor; reported as orphaned.",
-                                    z->spec->name, z->domid);
-                        z->state = ZONE_ORPHANED;
-                        zone_emit_changed(z, "State", NULL);
-                } else if (!found && z->state == ZONE_ORPHANED) {
-                        z->state = ZONE_FAILED;
-                        z->domid = 0;
-                        zone_emit_changed(z, "State", "DomainId", NULL);
-                }
-        }
+        for (Zone *z = m->zones; z; z = z->next)
+                scan_zone(z, doms, n, true);
         for (size_t i = 0; i < n; i++) {
                 if (manager_get_zone_by_uuid(m, doms[i].uuid))
                         continue;

@@ -1,6 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* Starting and watching krata-zone supervisors: through systemd
- * (krata-zone@NAME.service) when it is PID 1, else as our own children. */
+/* Starting, signalling and following krata-zone supervisors: through systemd
+ * (krata-zone@NAME.service) when it is PID 1, else as our own children. What
+ * they do reaches zone.c as events (zone_handle_event()); nothing here
+ * changes a zone's state. */
+#include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -22,7 +25,7 @@
 #define SYSTEMD_SERVICE "org.freedesktop.systemd1.Service"
 
 static int unit_name(Zone *z, char **ret) {
-        return asprintf_safe(ret, "krata-zone@%s.service", z->spec->name);
+        return asprintf_safe(ret, "krata-zone@%s.service", z->spec.name);
 }
 
 static int unit_path(Zone *z, char **ret) {
@@ -68,11 +71,22 @@ static int find_supervisor(char **ret) {
         return *ret ? 0 : -ENOMEM;
 }
 
+/* The supervisor is gone: its record holds what it last knew. */
+static void supervisor_exited(Zone *z, ZoneEventType type, const char *unit_state, int code, int status) {
+        _cleanup_zone_record_ ZoneRecord *rec = NULL;
+        ZoneEvent e = { .type = type, .facts = ZONE_FACTS_NONE, .unit_state = unit_state, .code = code,
+                        .status = status };
+
+        if (zone_record_load(z->spec.name, &rec) >= 0)
+                zone_facts_from_record(rec, &e.facts);
+        (void) zone_handle_event(z, &e, NULL, NULL);
+}
+
 static int on_child(sd_event_source *s, const siginfo_t *si, void *userdata) {
         Zone *z = userdata;
 
         z->child_source = sd_event_source_disable_unref(z->child_source);
-        supervisor_gone(z, si->si_code, si->si_status);
+        supervisor_exited(z, ZONE_EVENT_PROCESS_EXITED, NULL, si->si_code, si->si_status);
         return 0;
 }
 
@@ -99,7 +113,7 @@ static int spawn_supervisor(Zone *z) {
                 unsetenv("NOTIFY_SOCKET");
                 unsetenv("WATCHDOG_PID");
                 unsetenv("WATCHDOG_USEC");
-                execlp(bin, "krata-zone", z->spec->name, (char *) NULL);
+                execlp(bin, "krata-zone", z->spec.name, (char *) NULL);
                 log_error_errno(errno, "Failed to execute %s: %m", bin);
                 _exit(127);
         }
@@ -110,35 +124,35 @@ static int spawn_supervisor(Zone *z) {
                 return r;
         }
         z->supervisor_pid = pid;
-        log_info("Zone %s: started supervisor %s as PID %d.", z->spec->name, bin, (int) pid);
+        log_info("Zone %s: started supervisor %s as PID %d.", z->spec.name, bin, (int) pid);
         return 0;
 }
 
 static int on_unit_properties(sd_bus_message *m, void *userdata, sd_bus_error *ret_error) {
         Zone *z = userdata;
-        _cleanup_free_ char *state = NULL;
+        _cleanup_free_ char *state = NULL, *path = NULL;
         _cleanup_bus_error_ sd_bus_error error = SD_BUS_ERROR_NULL;
-        _cleanup_free_ char *path = NULL;
         int32_t code = 0, status = 0;
-        int r;
+        ZoneEvent e = { .type = ZONE_EVENT_UNIT_CHANGED, .facts = ZONE_FACTS_NONE };
 
-        r = supervisor_unit_state(z, &state);
-        if (r < 0 || !state)
+        if (supervisor_unit_state(z, &state) < 0 || !state)
                 return 0;
-        if (!streq(state, "inactive") && !streq(state, "failed"))
+        e.unit_state = state;
+        if (zone_unit_state_is_alive(state)) {
+                (void) zone_handle_event(z, &e, NULL, NULL);
                 return 0;
+        }
         if (unit_path(z, &path) < 0)
                 return 0;
         (void) sd_bus_get_property_trivial(z->manager->bus, SYSTEMD_BUS, path, SYSTEMD_SERVICE,
                                            "ExecMainCode", &error, 'i', &code);
         (void) sd_bus_get_property_trivial(z->manager->bus, SYSTEMD_BUS, path, SYSTEMD_SERVICE,
                                            "ExecMainStatus", &error, 'i', &status);
-        z->unit_slot = sd_bus_slot_unref(z->unit_slot);
-        supervisor_gone(z, code ?: CLD_EXITED, status);
+        supervisor_exited(z, ZONE_EVENT_UNIT_CHANGED, state, code ?: CLD_EXITED, status);
         return 0;
 }
 
-int supervisor_watch_unit(Zone *z) {
+static int supervisor_watch_unit(Zone *z) {
         _cleanup_free_ char *path = NULL;
         int r;
 
@@ -156,6 +170,9 @@ int supervisor_unit_state(Zone *z, char **ret) {
         _cleanup_bus_error_ sd_bus_error error = SD_BUS_ERROR_NULL;
         _cleanup_free_ char *path = NULL;
         int r;
+
+        assert(z);
+        assert(ret);
 
         r = unit_path(z, &path);
         if (r < 0)
@@ -189,7 +206,7 @@ static int start_unit(Zone *z) {
                 z->unit_slot = sd_bus_slot_unref(z->unit_slot);
                 return log_error_errno(r, "Failed to start %s: %s", unit, bus_error_message(&error, r));
         }
-        log_info("Zone %s: started %s.", z->spec->name, unit);
+        log_info("Zone %s: started %s.", z->spec.name, unit);
         return 0;
 }
 
@@ -198,6 +215,8 @@ static int start_unit(Zone *z) {
 void supervisor_forget_unit(Zone *z) {
         _cleanup_free_ char *unit = NULL;
 
+        assert(z);
+
         if (!z->manager->use_systemd || unit_name(z, &unit) < 0)
                 return;
         (void) sd_bus_call_method(z->manager->bus, SYSTEMD_BUS, SYSTEMD_PATH, SYSTEMD_MANAGER, "ResetFailedUnit",
@@ -205,6 +224,8 @@ void supervisor_forget_unit(Zone *z) {
 }
 
 bool supervisor_running(Zone *z) {
+        assert(z);
+
         if (z->child_source || z->pidfd_source)
                 return true;
         /* systemd: the unit is followed until it is inactive (its teardown included). */
@@ -212,41 +233,16 @@ bool supervisor_running(Zone *z) {
 }
 
 int supervisor_start(Zone *z) {
-        int r;
+        assert(z);
 
         if (supervisor_running(z))
                 return -EBUSY;
-        r = zone_ensure_uuid(z);
-        if (r < 0)
-                return r;
-        /* The supervisor reads the uuid from the spec: persist it there. */
-        if (!z->spec->uuid) {
-                z->spec->uuid = strdup(z->uuid);
-                if (!z->spec->uuid)
-                        return -ENOMEM;
-                if (z->source != ZONE_SOURCE_DECLARED) {
-                        r = zone_spec_save(z->spec, z->spec_path);
-                        if (r < 0)
-                                return log_error_errno(r, "Failed to write %s: %m", z->spec_path);
-                }
-        }
-        (void) zone_record_remove(z->spec->name);
-        z->exit_status = -1;
-        z->domid = 0;
-        (void) zone_set_error(z, "", NULL);
-        r = zone_set_state(z, ZONE_STARTING);
-        if (r < 0)
-                return -EBUSY;
-        zone_emit_changed(z, "ExitStatus", "DomainId", NULL);
-        r = z->manager->use_systemd ? start_unit(z) : spawn_supervisor(z);
-        if (r < 0) {
-                (void) zone_set_error(z, "supervisor", "Could not start the zone's supervisor.");
-                (void) zone_set_state(z, ZONE_FAILED);
-        }
-        return r;
+        return z->manager->use_systemd ? start_unit(z) : spawn_supervisor(z);
 }
 
 int supervisor_signal(Zone *z, int sig) {
+        assert(z);
+
         if (z->manager->use_systemd && !z->child_source && !z->pidfd_source) {
                 _cleanup_bus_error_ sd_bus_error error = SD_BUS_ERROR_NULL;
                 _cleanup_free_ char *unit = NULL;
@@ -269,49 +265,16 @@ int supervisor_signal(Zone *z, int sig) {
         return kill(z->supervisor_pid, sig) < 0 ? negative_errno() : 0;
 }
 
-void supervisor_gone(Zone *z, int code, int status) {
-        _cleanup_zone_record_ ZoneRecord *rec = NULL;
-        const char *name = z->spec->name;
-
-        z->supervisor_pid = 0;
-        z->pidfd_source = sd_event_source_disable_unref(z->pidfd_source);
-        /* The record holds what the supervisor last knew (its exit status, its error). */
-        if (zone_record_load(name, &rec) >= 0)
-                (void) zone_apply_record(z, rec);
-        if (zone_state_is_active(z->state) || z->state == ZONE_STARTING) {
-                char why[128];
-
-                if (code == CLD_EXITED)
-                        snprintf(why, sizeof why, "The supervisor exited with status %d before the zone ended.", status);
-                else
-                        snprintf(why, sizeof why, "The supervisor was killed by signal %s.", strsignal(status));
-                if (z->domid > 0) {
-                        log_warning("Zone %s: %s Domain %u may be left behind; it is reported as orphaned.",
-                                    name, why, z->domid);
-                        (void) zone_set_error(z, "supervisor", why);
-                        (void) zone_set_state(z, ZONE_ORPHANED);
-                        return;
-                }
-                log_warning("Zone %s: %s", name, why);
-                if (isempty(z->result))
-                        (void) zone_set_error(z, "supervisor", why);
-                (void) zone_set_state(z, ZONE_FAILED);
-        }
-        log_info("Zone %s: supervisor gone (%s), exit status %d.", name, zone_state_to_string(z->state),
-                 z->exit_status);
-        if (z->remove_when_gone || z->spec->auto_remove)
-                (void) zone_remove(z);
-}
-
 static int on_pidfd(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
         Zone *z = userdata;
 
-        log_debug("Zone %s: supervisor PID %d exited (not our child).", z->spec->name, (int) z->supervisor_pid);
-        supervisor_gone(z, CLD_EXITED, -1);
+        log_debug("Zone %s: supervisor PID %d exited (not our child).", z->spec.name, (int) z->supervisor_pid);
+        z->pidfd_source = sd_event_source_disable_unref(z->pidfd_source);
+        supervisor_exited(z, ZONE_EVENT_PROCESS_EXITED, NULL, CLD_EXITED, -1);
         return 0;
 }
 
-int supervisor_watch_pid(Zone *z, pid_t pid) {
+static int supervisor_watch_pid(Zone *z, pid_t pid) {
         _cleanup_close_ int fd = -EBADF;
         int r;
 
@@ -329,14 +292,49 @@ int supervisor_watch_pid(Zone *z, pid_t pid) {
         return 0;
 }
 
+int supervisor_follow(Zone *z, pid_t pid) {
+        assert(z);
+
+        if (z->manager->use_systemd)
+                return supervisor_watch_unit(z);
+        if (pid <= 0)
+                return -ESRCH;
+        return supervisor_watch_pid(z, pid);
+}
+
+void supervisor_unfollow(Zone *z) {
+        assert(z);
+
+        z->supervisor_pid = 0;
+        z->child_source = sd_event_source_disable_unref(z->child_source);
+        z->pidfd_source = sd_event_source_disable_unref(z->pidfd_source);
+        z->unit_slot = sd_bus_slot_unref(z->unit_slot);
+}
+
+static int on_cleanup_exited(sd_event_source *s, const siginfo_t *si, void *userdata) {
+        Zone *z = userdata;
+        ZoneEvent e = { .type = ZONE_EVENT_CLEANUP_EXITED, .facts = ZONE_FACTS_NONE,
+                        .success = si->si_code == CLD_EXITED && si->si_status == 0 };
+
+        if (!e.success)
+                log_error("Zone %s: cleanup of orphaned domain %u failed (%s %d).", z->spec.name, z->domid,
+                          si->si_code == CLD_EXITED ? "status" : "signal", si->si_status);
+        (void) zone_handle_event(z, &e, NULL, NULL);
+        return 0;
+}
+
 /* An orphaned domain's resources are listed in the supervisor's record; a
  * krata-zone in cleanup mode tears them down with the same code that builds
- * them. */
+ * them. It runs beside the event loop: zoned keeps answering meanwhile. */
 int supervisor_cleanup_orphan(Zone *z) {
         _cleanup_free_ char *bin = NULL;
         pid_t pid;
-        int r, status;
+        int r;
 
+        assert(z);
+
+        if (z->cleanup_source)
+                return -EBUSY;
         r = find_supervisor(&bin);
         if (r < 0)
                 return r;
@@ -344,15 +342,19 @@ int supervisor_cleanup_orphan(Zone *z) {
         if (pid < 0)
                 return negative_errno();
         if (pid == 0) {
-                execlp(bin, "krata-zone", "--cleanup", z->spec->name, (char *) NULL);
+                sigset_t all;
+
+                sigemptyset(&all);
+                sigprocmask(SIG_SETMASK, &all, NULL);
+                execlp(bin, "krata-zone", "--cleanup", z->spec.name, (char *) NULL);
                 _exit(127);
         }
-        /* Cleanup is bounded (the destroy waits have timeouts); wait for it. */
-        while (waitpid(pid, &status, 0) < 0)
-                if (errno != EINTR)
-                        return negative_errno();
-        if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
-                return log_error_errno(SYNTHETIC_ERRNO(EIO), "Zone %s: cleanup of orphaned domain %u failed.",
-                                       z->spec->name, z->domid);
+        r = sd_event_add_child(z->manager->event, &z->cleanup_source, pid, WEXITED, on_cleanup_exited, z);
+        if (r < 0) {
+                (void) kill(pid, SIGKILL);
+                (void) waitpid(pid, NULL, 0);
+                return r;
+        }
+        log_info("Zone %s: cleaning up orphaned domain %u (PID %d).", z->spec.name, z->domid, (int) pid);
         return 0;
 }

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* The hypervisor's domain list, to match domains to zones by their handle
  * (the zone's UUID). */
+#include <assert.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,6 +20,9 @@ int xen_list_domains(XenDomainInfo **ret, size_t *ret_n) {
         xc_interface *xch;
         size_t n = 0;
         int got;
+
+        assert(ret);
+        assert(ret_n);
 
         if (access("/dev/xen/privcmd", F_OK) < 0)
                 return -ENOMEDIUM; /* not a Xen dom0 */

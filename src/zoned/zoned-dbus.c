@@ -11,6 +11,7 @@
 #include "bus-polkit.h"
 #include "log.h"
 #include "string-util.h"
+#include "bus-dict.h"
 #include "zoned.h"
 
 
@@ -23,169 +24,74 @@ static int reply_find_error(sd_bus_message *m, int r, const char *id) {
         return r;
 }
 
-static int read_strv(sd_bus_message *m, char ***ret) {
+static int read_ports(sd_bus_message *m, const char *key, void *dest, sd_bus_error *error) {
+        ZoneSpec *spec = dest;
         _cleanup_strv_free_ char **l = NULL;
-        const char *s;
+        _cleanup_free_ ZonePort *ports = NULL;
+        size_t n = 0;
         int r;
 
-        r = sd_bus_message_enter_container(m, 'a', "s");
+        r = sd_bus_message_read_strv(m, &l);
         if (r < 0)
                 return r;
-        while ((r = sd_bus_message_read(m, "s", &s)) > 0)
-                if (strv_extend(&l, s) < 0)
-                        return -ENOMEM;
-        if (r < 0)
-                return r;
-        r = sd_bus_message_exit_container(m);
-        if (r < 0)
-                return r;
-        if (!l && !(l = calloc(1, sizeof(char *))))
+        ports = calloc(strv_length(l) + 1, sizeof(ZonePort));
+        if (!ports)
                 return -ENOMEM;
-        *ret = TAKE_PTR(l);
+        STRV_FOREACH(p, l) {
+                if (zone_port_parse(*p, &ports[n]) < 0)
+                        return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+                                                 "Port '%s' is not HOST:ZONE[/tcp|/udp].", *p);
+                n++;
+        }
+        free(spec->ports);
+        spec->ports = TAKE_PTR(ports);
+        spec->n_ports = n;
         return 0;
 }
 
-/* Reads a{sv} into the spec. Unknown keys are refused: a typo must not be
- * silently ignored. */
-static int read_options(sd_bus_message *m, ZoneSpec *s, bool *start, sd_bus_error *error) {
-        int r;
+/* CreateZone(name, image, options): the spec and whether to start it. */
+typedef struct CreateArgs {
+        ZoneSpec spec;
+        bool start;
+} CreateArgs;
 
-        r = sd_bus_message_enter_container(m, 'a', "{sv}");
-        if (r < 0)
-                return r;
-        while ((r = sd_bus_message_enter_container(m, 'e', "sv")) > 0) {
-                const char *key;
-
-                r = sd_bus_message_read(m, "s", &key);
-                if (r < 0)
-                        return r;
-#define VARIANT(sig) do { r = sd_bus_message_enter_container(m, 'v', sig); \
-                if (r < 0) return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, \
-                                                    "Option '%s' must have type %s.", key, sig); } while (0)
-                if (streq(key, ZONE_OPT_MEMORY)) {
-                        VARIANT("t");
-                        r = sd_bus_message_read(m, "t", &s->memory);
-                } else if (streq(key, ZONE_OPT_VCPUS)) {
-                        VARIANT("u");
-                        r = sd_bus_message_read(m, "u", &s->vcpus);
-                } else if (streq(key, ZONE_OPT_KERNEL) || streq(key, ZONE_OPT_WORKING_DIRECTORY) || streq(key, ZONE_OPT_USER)) {
-                        const char *v;
-                        char **dest = streq(key, ZONE_OPT_KERNEL) ? &s->kernel :
-                                      streq(key, ZONE_OPT_USER) ? &s->user : &s->working_directory;
-                        VARIANT("s");
-                        r = sd_bus_message_read(m, "s", &v);
-                        if (r >= 0 && !isempty(v)) {
-                                free(*dest);
-                                *dest = strdup(v);
-                                if (!*dest)
-                                        return -ENOMEM;
-                        }
-                } else if (streq(key, ZONE_OPT_COMMAND) || streq(key, ZONE_OPT_ENVIRONMENT)) {
-                        char **l = NULL;
-                        VARIANT("as");
-                        r = read_strv(m, &l);
-                        if (r >= 0) {
-                                char ***dest = streq(key, ZONE_OPT_COMMAND) ? &s->command : &s->environment;
-                                strv_free(*dest);
-                                *dest = l;
-                        }
-                } else if (streq(key, ZONE_OPT_PORTS)) {
-                        _cleanup_strv_free_ char **l = NULL;
-                        VARIANT("as");
-                        r = read_strv(m, &l);
-                        if (r < 0)
-                                return r;
-                        free(s->ports);
-                        s->ports = calloc(strv_length(l) + 1, sizeof(ZonePort));
-                        s->n_ports = 0;
-                        if (!s->ports)
-                                return -ENOMEM;
-                        STRV_FOREACH(p, l) {
-                                if (zone_port_parse(*p, &s->ports[s->n_ports]) < 0)
-                                        return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
-                                                                 "Port '%s' is not HOST:ZONE[/tcp|/udp].", *p);
-                                s->n_ports++;
-                        }
-                } else if (streq(key, ZONE_OPT_TTY) || streq(key, ZONE_OPT_AUTO_REMOVE) || streq(key, ZONE_OPT_START)) {
-                        int b;
-                        VARIANT("b");
-                        r = sd_bus_message_read(m, "b", &b);
-                        if (streq(key, ZONE_OPT_TTY))
-                                s->tty = b;
-                        else if (streq(key, ZONE_OPT_AUTO_REMOVE))
-                                s->auto_remove = b;
-                        else
-                                *start = b;
-                } else
-                        return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Unknown option '%s'.", key);
-#undef VARIANT
-                if (r < 0)
-                        return r;
-                r = sd_bus_message_exit_container(m); /* v */
-                if (r < 0)
-                        return r;
-                r = sd_bus_message_exit_container(m); /* e */
-                if (r < 0)
-                        return r;
-        }
-        if (r < 0)
-                return r;
-        return sd_bus_message_exit_container(m);
+static void create_args_done(CreateArgs *a) {
+        zone_spec_done(&a->spec);
 }
 
-int manager_create_zone(Manager *m, ZoneSpec *spec, bool start, Zone **ret, sd_bus_error *error) {
-        _cleanup_free_ char *path = NULL, *why = NULL, *existing = NULL;
-        ZoneSource source = spec->auto_remove ? ZONE_SOURCE_TRANSIENT : ZONE_SOURCE_PERSISTENT;
-        Zone *z;
+#define SPEC(f) offsetof(CreateArgs, spec.f)
+static const BusDictField create_options[] = {
+        { ZONE_OPT_MEMORY, "t", bus_dict_read_uint64, SPEC(memory) },
+        { ZONE_OPT_VCPUS, "u", bus_dict_read_uint32, SPEC(vcpus) },
+        { ZONE_OPT_KERNEL, "s", bus_dict_read_string, SPEC(kernel) },
+        { ZONE_OPT_WORKING_DIRECTORY, "s", bus_dict_read_string, SPEC(working_directory) },
+        { ZONE_OPT_USER, "s", bus_dict_read_string, SPEC(user) },
+        { ZONE_OPT_COMMAND, "as", bus_dict_read_strv, SPEC(command) },
+        { ZONE_OPT_ENVIRONMENT, "as", bus_dict_read_strv, SPEC(environment) },
+        { ZONE_OPT_PORTS, "as", read_ports, offsetof(CreateArgs, spec) },
+        { ZONE_OPT_TTY, "b", bus_dict_read_bool, SPEC(tty) },
+        { ZONE_OPT_AUTO_REMOVE, "b", bus_dict_read_bool, SPEC(auto_remove) },
+        { ZONE_OPT_START, "b", bus_dict_read_bool, offsetof(CreateArgs, start) },
+        {}
+};
+#undef SPEC
+
+static int generate_name(char *buf, size_t size) {
+        sd_id128_t id;
         int r;
 
-        if (manager_get_zone(m, spec->name) || zone_spec_find(spec->name, NULL, &existing) >= 0)
-                return sd_bus_error_setf(error, KRATA_ERROR_ZONE_EXISTS, "A zone named '%s' already exists%s%s.",
-                                         spec->name, existing ? " (" : "", existing ? existing : "");
-        r = zone_spec_validate(spec, &why);
-        if (r == -ENOMEM)
-                return r;
+        r = sd_id128_randomize(&id);
         if (r < 0)
-                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "%s", why ?: "Invalid zone spec.");
-        if (!spec->uuid) {
-                sd_id128_t id;
-                char buf[SD_ID128_UUID_STRING_MAX];
-                r = sd_id128_randomize(&id);
-                if (r < 0)
-                        return r;
-                spec->uuid = strdup(sd_id128_to_uuid_string(id, buf));
-                if (!spec->uuid)
-                        return -ENOMEM;
-        }
-        spec->created = now(CLOCK_REALTIME);
-        path = zone_spec_path(source, spec->name);
-        if (!path)
-                return -ENOMEM;
-        r = zone_spec_save(spec, path);
-        if (r < 0)
-                return sd_bus_error_set_errnof(error, -r, "Failed to write %s: %s", path, strerror(-r));
-        r = zone_new(m, spec, source, path, &z);
-        if (r < 0) {
-                (void) unlink(path);
                 return r;
-        }
-        log_info("Zone %s created (%s, image %s).", spec->name, path, spec->image);
-        (void) sd_bus_emit_signal(m->bus, ZONES_PATH, ZONES_INTERFACE, "ZoneNew", "so", spec->name, z->object_path);
-        if (start) {
-                r = supervisor_start(z);
-                if (r < 0)
-                        log_warning_errno(r, "Zone %s: supervisor did not start: %m", spec->name);
-        }
-        *ret = z;
+        snprintf(buf, size, "zone-%02x%02x%02x%02x", id.bytes[0], id.bytes[1], id.bytes[2], id.bytes[3]);
         return 0;
 }
 
 static int method_create_zone(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
         Manager *m = userdata;
-        _cleanup_zone_spec_ ZoneSpec *spec = NULL;
+        _cleanup_(create_args_done) CreateArgs args = { .start = true };
         const char *name, *image;
         char genname[32];
-        bool start = true;
         Zone *z;
         int r;
 
@@ -197,11 +103,9 @@ static int method_create_zone(sd_bus_message *msg, void *userdata, sd_bus_error 
         if (r < 0)
                 return r;
         if (isempty(name)) {
-                sd_id128_t id;
-                r = sd_id128_randomize(&id);
+                r = generate_name(genname, sizeof genname);
                 if (r < 0)
                         return r;
-                snprintf(genname, sizeof genname, "zone-%02x%02x%02x%02x", id.bytes[0], id.bytes[1], id.bytes[2], id.bytes[3]);
                 name = genname;
         }
         if (!zone_name_is_valid(name))
@@ -209,21 +113,23 @@ static int method_create_zone(sd_bus_message *msg, void *userdata, sd_bus_error 
                                          "Invalid zone name '%s': use [a-z0-9][a-z0-9-]{0,62}.", name);
         if (isempty(image))
                 return sd_bus_error_set(error, SD_BUS_ERROR_INVALID_ARGS, "An image is required.");
-        spec = zone_spec_new(name);
-        if (!spec || !(spec->image = strdup(image)))
+        r = zone_spec_init(&args.spec, name);
+        if (r < 0)
+                return r;
+        args.spec.image = strdup(image);
+        if (!args.spec.image)
                 return -ENOMEM;
-        r = read_options(msg, spec, &start, error);
+        r = bus_dict_read(msg, create_options, true, &args, error);
         if (r < 0 || sd_bus_error_is_set(error))
                 return r;
-        r = manager_create_zone(m, spec, start, &z, error);
+        r = manager_create_zone(m, &args.spec, args.start, &z, error);
         if (r < 0 || sd_bus_error_is_set(error))
                 return r;
-        TAKE_PTR(spec);
         return sd_bus_reply_method_return(msg, "o", z->object_path);
 }
 
 static int zone_compare(const void *a, const void *b) {
-        return strcmp((*(Zone *const *) a)->spec->name, (*(Zone *const *) b)->spec->name);
+        return strcmp((*(Zone *const *) a)->spec.name, (*(Zone *const *) b)->spec.name);
 }
 
 static int method_list_zones(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
@@ -246,8 +152,8 @@ static int method_list_zones(sd_bus_message *msg, void *userdata, sd_bus_error *
         qsort(sorted, n, sizeof(Zone *), zone_compare);
         for (size_t i = 0; i < n; i++) {
                 Zone *z = sorted[i];
-                r = sd_bus_message_append(reply, "(ssssuo)", z->spec->name, strempty(z->uuid),
-                                          zone_state_to_string(z->state), z->spec->image, z->domid,
+                r = sd_bus_message_append(reply, "(ssssuo)", z->spec.name, strempty(z->uuid),
+                                          zone_state_to_string(z->state), z->spec.image, z->domid,
                                           z->object_path);
                 if (r < 0)
                         return r;
@@ -267,7 +173,7 @@ static int method_get_zone(sd_bus_message *msg, void *userdata, sd_bus_error *er
         r = sd_bus_message_read(msg, "s", &id);
         if (r < 0)
                 return r;
-        r = manager_find_zone(m, id, &z);
+        r = manager_resolve_zone(m, id, &z);
         if (r < 0)
                 return reply_find_error(msg, r, id);
         return sd_bus_reply_method_return(msg, "o", z->object_path);
@@ -288,7 +194,7 @@ static int method_start_zone(sd_bus_message *msg, void *userdata, sd_bus_error *
                 return r;
         if (zone_name_is_valid(id) && !manager_get_zone(m, id))
                 (void) manager_load_zones(m);
-        r = manager_find_zone(m, id, &z);
+        r = manager_resolve_zone(m, id, &z);
         if (r < 0)
                 return reply_find_error(msg, r, id);
         r = zone_start(z, error);
@@ -309,18 +215,18 @@ static int method_zone_op(sd_bus_message *msg, void *userdata, sd_bus_error *err
         r = sd_bus_message_read(msg, "s", &id);
         if (r < 0)
                 return r;
-        r = manager_find_zone(m, id, &z);
+        r = manager_resolve_zone(m, id, &z);
         if (r < 0)
                 return reply_find_error(msg, r, id);
         if (streq(member, "StopZone"))
-                r = zone_stop(z, false, error);
+                r = zone_stop(z, false, msg, error);
         else if (streq(member, "KillZone"))
-                r = zone_stop(z, true, error);
+                r = zone_stop(z, true, msg, error);
         else
-                r = zone_destroy(z, error);
+                r = zone_destroy(z, msg, error); /* z may be freed now */
         if (r < 0 || sd_bus_error_is_set(error))
                 return r;
-        return sd_bus_reply_method_return(msg, NULL);
+        return r > 0 ? 1 : sd_bus_reply_method_return(msg, NULL);
 }
 
 /* Only the zone's own supervisor may speak for it: a process of its unit
@@ -348,7 +254,7 @@ static int check_supervisor(sd_bus_message *msg, Zone *z, bool registering, pid_
                 pid = 0;
         if (ret_pid)
                 *ret_pid = pid;
-        if (asprintf_safe(&want, "krata-zone@%s.service", z->spec->name) < 0)
+        if (asprintf_safe(&want, "krata-zone@%s.service", z->spec.name) < 0)
                 return -ENOMEM;
         if (z->manager->use_systemd && sd_bus_creds_get_unit(creds, &unit) >= 0 && streq(unit, want))
                 return 0;
@@ -357,11 +263,12 @@ static int check_supervisor(sd_bus_message *msg, Zone *z, bool registering, pid_
         if (registering && z->supervisor_pid <= 0 && pid > 0)
                 return 0;
         return sd_bus_error_setf(error, SD_BUS_ERROR_ACCESS_DENIED, "PID %d is not the supervisor of zone %s.",
-                                 (int) pid, z->spec->name);
+                                 (int) pid, z->spec.name);
 }
 
 static int method_register_supervisor(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
         Manager *m = userdata;
+        ZoneEvent e = { .type = ZONE_EVENT_REGISTERED, .facts = ZONE_FACTS_NONE };
         const char *name, *uuid;
         pid_t sender_pid = 0;
         uint32_t pid;
@@ -384,31 +291,76 @@ static int method_register_supervisor(sd_bus_message *msg, void *userdata, sd_bu
                 return r;
         if (!zone_uuid_is_valid(uuid))
                 return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Invalid UUID '%s'.", uuid);
-        if (!streq_ptr(z->uuid, uuid)) {
-                free(z->uuid);
-                z->uuid = strdup(uuid);
-                if (!z->uuid)
-                        return -ENOMEM;
-                zone_emit_changed(z, "Uuid", NULL);
-        }
         /* The sender's PID is what counts; the argument is only a cross-check. */
         if (pid != 0 && (pid_t) pid != sender_pid)
                 log_notice("Zone %s: supervisor claims PID %u but is PID %d.", name, pid, (int) sender_pid);
-        pid = (uint32_t) sender_pid;
-        if (!z->child_source && !z->pidfd_source && pid > 0) {
-                if (m->use_systemd)
-                        (void) supervisor_watch_unit(z);
-                else
-                        (void) supervisor_watch_pid(z, (pid_t) pid);
-        }
-        if (!zone_state_is_active(z->state))
-                (void) zone_set_state(z, ZONE_STARTING);
-        log_debug("Zone %s: supervisor PID %u registered.", name, pid);
+        e.facts.uuid = uuid;
+        e.pid = sender_pid;
+        r = zone_handle_event(z, &e, NULL, error);
+        if (r < 0 || sd_bus_error_is_set(error))
+                return r;
+        log_debug("Zone %s: supervisor PID %d registered.", name, (int) sender_pid);
         return sd_bus_reply_method_return(msg, NULL);
 }
 
+static int read_report_state(sd_bus_message *m, const char *key, void *dest, sd_bus_error *error) {
+        const char *v;
+        int r;
+
+        r = sd_bus_message_read_basic(m, 's', &v);
+        if (r < 0)
+                return r;
+        *(ZoneState *) dest = zone_state_from_string(v);
+        if (*(ZoneState *) dest < 0)
+                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Unknown state '%s'.", v);
+        return 0;
+}
+
+static int read_report_domid(sd_bus_message *m, const char *key, void *dest, sd_bus_error *error) {
+        uint32_t u;
+        int r;
+
+        r = sd_bus_message_read_basic(m, 'u', &u);
+        if (r < 0)
+                return r;
+        *(int64_t *) dest = u;
+        return 0;
+}
+
+/* Borrowed from the message: printable, bounded. */
+static int read_report_string(sd_bus_message *m, const char *key, void *dest, sd_bus_error *error) {
+        const char *v;
+        int r;
+
+        r = sd_bus_message_read_basic(m, 's', &v);
+        if (r < 0)
+                return r;
+        if (!string_is_printable(v, 4096))
+                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Bad value for '%s'.", key);
+        *(const char **) dest = v;
+        return 0;
+}
+
+#define FACT(f) offsetof(ZoneFacts, f)
+static const BusDictField report_keys[] = {
+        { REPORT_STATE, "s", read_report_state, FACT(state) },
+        { REPORT_DOMID, "u", read_report_domid, FACT(domid) },
+        { REPORT_EXIT_STATUS, "i", bus_dict_read_int32, FACT(exit_status) },
+        { REPORT_ERROR, "s", read_report_string, FACT(error) },
+        { REPORT_RESULT, "s", read_report_string, FACT(result) },
+        { REPORT_STATUS, "s", read_report_string, FACT(status) },
+        { REPORT_IMAGE_DIGEST, "s", read_report_string, FACT(image_digest) },
+        { REPORT_KERNEL, "s", read_report_string, FACT(kernel) },
+        { REPORT_ADDRESSES, "as", bus_dict_read_strv, FACT(addresses) },
+        {}
+};
+#undef FACT
+
+/* The running supervisor's word: authoritative (see zone-transition.h). */
 static int method_report_state(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
         Manager *m = userdata;
+        ZoneEvent e = { .type = ZONE_EVENT_REPORTED, .facts = ZONE_FACTS_NONE };
+        _cleanup_strv_free_ char **addresses = NULL;
         const char *name;
         Zone *z;
         int r;
@@ -422,83 +374,13 @@ static int method_report_state(sd_bus_message *msg, void *userdata, sd_bus_error
         r = check_supervisor(msg, z, false, NULL, error);
         if (r < 0 || sd_bus_error_is_set(error))
                 return r;
-        r = sd_bus_message_enter_container(msg, 'a', "{sv}");
-        if (r < 0)
+        /* newer supervisors may say more: unknown keys are skipped */
+        r = bus_dict_read(msg, report_keys, false, &e.facts, error);
+        addresses = e.facts.addresses;
+        if (r < 0 || sd_bus_error_is_set(error))
                 return r;
-        while ((r = sd_bus_message_enter_container(msg, 'e', "sv")) > 0) {
-                const char *key, *s;
-                uint32_t u;
-                int32_t i;
-
-                r = sd_bus_message_read(msg, "s", &key);
-                if (r < 0)
-                        return r;
-                if (streq(key, REPORT_STATE)) {
-                        ZoneState st;
-                        r = sd_bus_message_read(msg, "v", "s", &s);
-                        if (r < 0)
-                                return r;
-                        st = zone_state_from_string(s);
-                        if (st < 0)
-                                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Unknown state '%s'.", s);
-                        (void) zone_set_state(z, st);
-                } else if (streq(key, REPORT_DOMID)) {
-                        r = sd_bus_message_read(msg, "v", "u", &u);
-                        if (r >= 0 && u != z->domid) {
-                                z->domid = u;
-                                zone_emit_changed(z, "DomainId", NULL);
-                        }
-                } else if (streq(key, REPORT_EXIT_STATUS)) {
-                        r = sd_bus_message_read(msg, "v", "i", &i);
-                        if (r >= 0 && i != z->exit_status) {
-                                z->exit_status = i;
-                                zone_emit_changed(z, "ExitStatus", NULL);
-                        }
-                } else if (streq(key, REPORT_ERROR) || streq(key, REPORT_RESULT) || streq(key, REPORT_STATUS) ||
-                           streq(key, REPORT_IMAGE_DIGEST) || streq(key, REPORT_KERNEL)) {
-                        char **dest = streq(key, REPORT_ERROR) ? &z->error :
-                                      streq(key, REPORT_RESULT) ? &z->result :
-                                      streq(key, REPORT_STATUS) ? &z->status :
-                                      streq(key, REPORT_KERNEL) ? &z->kernel : &z->image_digest;
-                        const char *prop = streq(key, REPORT_ERROR) ? "Error" :
-                                           streq(key, REPORT_RESULT) ? "Result" :
-                                           streq(key, REPORT_STATUS) ? "Status" :
-                                           streq(key, REPORT_KERNEL) ? "Kernel" : "ImageDigest";
-                        r = sd_bus_message_read(msg, "v", "s", &s);
-                        if (r < 0)
-                                return r;
-                        if (!string_is_printable(s, 4096))
-                                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Bad value for '%s'.", key);
-                        if (!streq_ptr(*dest, s)) {
-                                free(*dest);
-                                *dest = strdup(s);
-                                if (!*dest)
-                                        return -ENOMEM;
-                                zone_emit_changed(z, prop, NULL);
-                        }
-                } else if (streq(key, REPORT_ADDRESSES)) {
-                        char **l = NULL;
-                        r = sd_bus_message_enter_container(msg, 'v', "as");
-                        if (r >= 0)
-                                r = read_strv(msg, &l);
-                        if (r >= 0) {
-                                strv_free(z->addresses);
-                                z->addresses = l;
-                                zone_emit_changed(z, "Addresses", NULL);
-                                r = sd_bus_message_exit_container(msg);
-                        }
-                } else
-                        r = sd_bus_message_skip(msg, "v"); /* newer supervisors may say more */
-                if (r < 0)
-                        return r;
-                r = sd_bus_message_exit_container(msg);
-                if (r < 0)
-                        return r;
-        }
-        if (r < 0)
-                return r;
-        r = sd_bus_message_exit_container(msg);
-        if (r < 0)
+        r = zone_handle_event(z, &e, NULL, error);
+        if (r < 0 || sd_bus_error_is_set(error))
                 return r;
         return sd_bus_reply_method_return(msg, NULL);
 }
@@ -552,6 +434,12 @@ const sd_bus_vtable manager_vtable[] = {
                                 SD_BUS_NO_RESULT, method_register_supervisor, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("ReportState", SD_BUS_ARGS("s", name, "a{sv}", properties),
                                 SD_BUS_NO_RESULT, method_report_state, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("InstallDefaultKernel",
+                                SD_BUS_ARGS("h", image, "h", addons, "a{sv}", options),
+                                SD_BUS_RESULT("a{sv}", kernel), bus_method_install_default_kernel,
+                                SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("PrepareKernel", SD_BUS_ARGS("a{sv}", source), SD_BUS_RESULT("a{sv}", kernel),
+                                bus_method_prepare_kernel, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_SIGNAL_WITH_ARGS("ZoneNew", SD_BUS_ARGS("s", name, "o", zone), 0),
         SD_BUS_SIGNAL_WITH_ARGS("ZoneRemoved", SD_BUS_ARGS("s", name, "o", zone), 0),
         SD_BUS_VTABLE_END

@@ -9,10 +9,11 @@
 #include "bus-util.h"
 #include "zone-file.h"
 #include "zone-state.h"
-
+#include "zone-transition.h"
 
 typedef struct Manager Manager;
 typedef struct Zone Zone;
+typedef struct KernelJob KernelJob;
 
 /* A domain with a krata-looking handle that no zone accounts for. */
 typedef struct OrphanDomain {
@@ -30,14 +31,16 @@ struct Manager {
         size_t n_orphans;
         bool use_systemd; /* start krata-zone@.service through systemd, else spawn */
         PolkitRegistry *polkit;
+        KernelJob *kernel_jobs; /* queued; the first one runs */
 };
 
-
+/* The properties of org.krata.Zone1 are read from here by offset
+ * (zone-dbus.c); only zone_handle_event() changes the state and its facts. */
 struct Zone {
         Manager *manager;
         Zone *next;
 
-        ZoneSpec *spec;
+        ZoneSpec spec;
         ZoneSource source;
         char *spec_path;
         char *object_path;
@@ -58,40 +61,49 @@ struct Zone {
         sd_event_source *child_source;  /* our child (spawn mode) */
         sd_event_source *pidfd_source;  /* not our child (found after a restart) */
         sd_bus_slot *unit_slot;         /* unit PropertiesChanged (systemd mode) */
-        bool remove_when_gone;          /* Destroy called while it ran */
+        bool remove_when_gone;          /* Destroy was asked while something ran */
+
+        /* krata-zone --cleanup of an orphaned domain */
+        sd_event_source *cleanup_source;
+        sd_bus_message *cleanup_request; /* Stop, Kill or Destroy: answered when it ends */
 };
 
-/* zone.c */
+/* zone.c: zone objects, and the one place that applies state transitions */
+/* Takes over what spec holds (leaving it empty) once it succeeds. */
 int zone_new(Manager *m, ZoneSpec *spec, ZoneSource source, const char *spec_path, Zone **ret);
 void zone_free(Zone *z);
 Zone *manager_get_zone(Manager *m, const char *name);
-/* By name, else by a UUID or unique UUID prefix (-ENXIO none, -ENOTUNIQ ambiguous). */
-int manager_find_zone(Manager *m, const char *name_or_uuid, Zone **ret);
 Zone *manager_get_zone_by_uuid(Manager *m, const char *uuid);
-/* Moves the zone's state along the state machine; emits PropertiesChanged. */
-int zone_set_state(Zone *z, ZoneState state);
-int zone_set_error(Zone *z, const char *result, const char *error);
-/* Forgets a zone for good: its spec (unless declared), record, object. */
-int zone_remove(Zone *z);
-/* Applies a supervisor's record or report. */
-int zone_apply_record(Zone *z, const ZoneRecord *r);
-int zone_ensure_uuid(Zone *z);
+/* By name, else by a UUID or unique UUID prefix (-ENXIO none, -ENOTUNIQ ambiguous). */
+int manager_resolve_zone(Manager *m, const char *name_or_uuid, Zone **ret);
+int zone_bus_path(const char *name, char **ret);
 void zone_emit_changed(Zone *z, const char *first, ...);
+/* Decides the event with zone_transition() and applies it: facts, state,
+ * then the action. request: the method call that asked, if any; returns 1
+ * when it keeps it to answer later (an orphan's cleanup), 0 when the caller
+ * answers now. z may be freed on return. */
+int zone_handle_event(Zone *z, const ZoneEvent *e, sd_bus_message *request, sd_bus_error *error);
+/* The same for events with nothing but a type. */
+int zone_handle(Zone *z, ZoneEventType type, sd_bus_message *request, sd_bus_error *error);
 
-/* supervisor.c */
+/* supervisor.c: starting, signalling and following krata-zone supervisors;
+ * what they do is told to zone.c as events */
 int supervisor_start(Zone *z);
 /* SIGTERM: ask the guest to shut down; SIGINT: destroy now (Kill). */
 int supervisor_signal(Zone *z, int sig);
 bool supervisor_running(Zone *z);
-/* Watches a supervisor that is not our child (after a zoned restart). */
-int supervisor_watch_pid(Zone *z, pid_t pid);
-/* Called when the supervisor is gone, however we learnt it. */
-void supervisor_gone(Zone *z, int code, int status);
-/* systemd: the unit's ActiveState ("active", "inactive", ...) or NULL. */
+/* Follows a supervisor that registered or was found running: its unit
+ * (systemd mode), else its PID through a pidfd. */
+int supervisor_follow(Zone *z, pid_t pid);
+/* Stops following: the supervisor is gone. */
+void supervisor_unfollow(Zone *z);
+/* systemd: the unit's ActiveState ("active", "inactive", ...). */
 int supervisor_unit_state(Zone *z, char **ret_active_state);
-int supervisor_watch_unit(Zone *z);
-int supervisor_cleanup_orphan(Zone *z);
+/* A destroyed zone leaves no failed unit behind. */
 void supervisor_forget_unit(Zone *z);
+/* Runs krata-zone --cleanup NAME for an orphaned domain without waiting:
+ * ZONE_EVENT_CLEANUP_EXITED follows. */
+int supervisor_cleanup_orphan(Zone *z);
 
 /* rebuild.c */
 int manager_load_zones(Manager *m);
@@ -106,6 +118,14 @@ typedef struct XenDomainInfo {
 } XenDomainInfo;
 int xen_list_domains(XenDomainInfo **ret, size_t *ret_n);
 
+/* zone.c: what Zones1 and Zone1 methods ask of a zone. Each returns
+ * < 0 or sets error on failure, 1 when it keeps msg to answer later, else 0
+ * (the caller answers). */
+int manager_create_zone(Manager *m, ZoneSpec *spec, bool start, Zone **ret, sd_bus_error *error);
+int zone_start(Zone *z, sd_bus_error *error);
+int zone_stop(Zone *z, bool kill_now, sd_bus_message *msg, sd_bus_error *error);
+int zone_destroy(Zone *z, sd_bus_message *msg, sd_bus_error *error);
+
 /* zoned-dbus.c, zone-dbus.c */
 extern const sd_bus_vtable manager_vtable[];
 extern const sd_bus_vtable zone_vtable[];
@@ -113,8 +133,13 @@ int zone_object_find(sd_bus *bus, const char *path, const char *interface, void 
                      void **found, sd_bus_error *error);
 int zone_node_enumerator(sd_bus *bus, const char *path, void *userdata, char ***nodes,
                          sd_bus_error *error);
-int zone_bus_path(const char *name, char **ret);
-int manager_create_zone(Manager *m, ZoneSpec *spec, bool start, Zone **ret, sd_bus_error *error);
-int zone_destroy(Zone *z, sd_bus_error *error);
-int zone_start(Zone *z, sd_bus_error *error);
-int zone_stop(Zone *z, bool kill_now, sd_bus_error *error);
+
+/* kernel-dbus.c: Zones1 methods for kernels */
+int bus_method_install_default_kernel(sd_bus_message *msg, void *userdata, sd_bus_error *error);
+int bus_method_prepare_kernel(sd_bus_message *msg, void *userdata, sd_bus_error *error);
+
+/* manager.c */
+/* Work in flight that an idle exit would lose: our own children, a pending
+ * removal, a polkit query, a kernel job. */
+bool manager_is_busy(Manager *m);
+void manager_free(Manager *m);

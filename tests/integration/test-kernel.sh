@@ -4,12 +4,18 @@
 # prepare it (initrd = krata-init + xen-blkfront, xen-netfront, squashfs,
 # overlay), check the cache, package it as an OCI kernel image (umoci reads
 # it back: exactly /kernel/{image,addons.squashfs,metadata}), check its config
-# from the layout, and refuse mismatched metadata.
+# from the layout, and refuse mismatched metadata. install-default and
+# prepare go through krata-zoned on a private bus (tools/dev-env), which
+# writes the default kernel and the cache; check and package are local.
 set -euo pipefail
 
 build=${KRATA_BUILD_ROOT:?}
 kratactl=$build/src/kratactl/kratactl
 export KRATA_INIT=$build/init/krata-init
+if [ "${1:-}" != --inner ]; then
+        export KRATA_BUILD_DIR=$build
+        exec "${KRATA_SOURCE_ROOT:?}/tools/dev-env" bash "$0" --inner
+fi
 
 release=$(ls /lib/modules | sort -V | tail -1)
 image=/boot/vmlinuz-$release
@@ -24,8 +30,7 @@ done
 
 tmp=$(mktemp -d /tmp/krata-kernel-test.XXXXXX)
 trap 'rm -rf "$tmp"' EXIT
-export KRATA_STATE_DIR=$tmp/state KRATA_CACHE_DIR=$tmp/cache
-fail() { echo "FAIL: $*" >&2; exit 1; }
+fail() { echo "FAIL: $*" >&2; echo "--- bus log:" >&2; tail -20 "$KRATA_DEV_DIR/dbus/log" >&2 || true; exit 1; }
 
 # --- config check ---
 "$kratactl" kernel check "$config" >/dev/null 2>&1 || fail "Debian's config fails the zone check"
@@ -65,7 +70,7 @@ t0=$(date +%s%N)
 "$kratactl" kernel prepare >/dev/null
 t1=$(date +%s%N)
 [ "$(stat -c %Y.%i "$initrd")" = "$before" ] || fail "the cached initrd was rebuilt"
-echo "ok: install-default $(( (mid - start) / 1000000 )) ms, prepare cold $(( (end - mid) / 1000000 )) ms, cached $(( (t1 - t0) / 1000000 )) ms, initrd $(stat -c %s "$initrd") bytes"
+echo "ok: install-default (addons, copy, check, initrd, inflate) $(( (mid - start) / 1000000 )) ms, prepare $(( (end - mid) / 1000000 )) ms, again $(( (t1 - t0) / 1000000 )) ms, initrd $(stat -c %s "$initrd") bytes"
 
 # --- the inflated kernel: what the domain builder gets instead of the bzImage ---
 json_field() { python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))[sys.argv[2]])' "$@"; }
@@ -101,7 +106,8 @@ python3 - "$tmp/lzo/image" <<-'PY'
 	f.write(b"\x89LZO\x00\r\n\x1a\n")
 PY
 "$kratactl" -o json kernel prepare "$tmp/lzo" >"$tmp/prep-lzo.json" || fail "prepare of an lzo kernel"
-[ "$(json_field "$tmp/prep-lzo.json" kernel)" = "$tmp/lzo/image" ] || fail "lzo: $(cat "$tmp/prep-lzo.json")"
+[ "$(json_field "$tmp/prep-lzo.json" kernel)" = "$(json_field "$tmp/prep-lzo.json" image)" ] &&
+        cmp "$(json_field "$tmp/prep-lzo.json" kernel)" "$tmp/lzo/image" || fail "lzo: $(cat "$tmp/prep-lzo.json")"
 echo "ok: inflated kernel $(stat -c %s "$kernel") bytes (= xz -dc of the payload), cached; lzo payload booted as is"
 
 # --- OCI kernel image ---
@@ -131,4 +137,20 @@ sed -i "s/^KERNEL_ARCH=.*/KERNEL_ARCH=$(uname -m)/; s/^KERNEL_VERSION=.*/KERNEL_
 rc=0; "$kratactl" kernel prepare "$k" 2>"$tmp/err" || rc=$?
 [ "$rc" -ne 0 ] && grep -q '9.9.9' "$tmp/err" || fail "wrong version accepted"
 echo "ok: arch and version mismatches refused ($(head -c 120 "$tmp/err"))"
+
+# --- krata-zoned, the one writer: what it refuses leaves the default as it was ---
+rc=0; "$kratactl" kernel install-default --image /bin/true --modules "/lib/modules/$release" 2>"$tmp/err" || rc=$?
+[ "$rc" -ne 0 ] && grep -q 'Cannot tell the release' "$tmp/err" || fail "a file that is no kernel installed: $rc $(cat "$tmp/err")"
+cmp "$KRATA_STATE_DIR/zone/kernel" "$image" || fail "a refused install changed the default kernel"
+ls -A "$KRATA_STATE_DIR/zone" | grep -v '^kernel$\|^addons.squashfs$' && fail "a refused install left files behind"
+mkdir "$tmp/fifo" && mkfifo "$tmp/fifo/image" && cp "$k/metadata" "$tmp/fifo/"
+rc=0; timeout 60 "$kratactl" kernel prepare "$tmp/fifo" 2>"$tmp/err" || rc=$?
+[ "$rc" -ne 0 ] && [ "$rc" -ne 124 ] && grep -q 'not a regular file' "$tmp/err" ||
+        fail "a FIFO as the kernel image: $rc $(cat "$tmp/err")"
+nobody() { setpriv --reuid=65534 --regid=65534 --clear-groups "$@"; }
+rc=0; nobody "$kratactl" kernel install-default --image "$image" --modules "/lib/modules/$release" 2>"$tmp/err" || rc=$?
+[ "$rc" = 5 ] && grep -q 'org.krata.kernel.manage' "$tmp/err" || fail "an outsider installed a kernel: $rc $(cat "$tmp/err")"
+rc=0; nobody "$kratactl" kernel prepare 2>"$tmp/err" || rc=$?
+[ "$rc" = 5 ] && grep -q 'org.krata.kernel.manage' "$tmp/err" || fail "an outsider prepared a kernel: $rc $(cat "$tmp/err")"
+echo "ok: krata-zoned refuses a file that is no kernel (default kept), a FIFO, an outsider ($(head -c 100 "$tmp/err"))"
 echo "all ok"

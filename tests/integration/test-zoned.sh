@@ -147,6 +147,59 @@ for _ in $(seq 50); do [ "$(zprop live State)" = 's "failed"' ] && break; sleep 
 zprop live Error | grep -q "supervisor" || fail "no reason for the failure"
 rm -rf "$fakedir"
 
+echo "# an orphan's cleanup runs beside the bus: zoned answers meanwhile, Destroy gets its outcome"
+# zoned is activated with a copy of the tree whose krata-zone --cleanup waits
+# for the test to say how it ends (any other krata-zone is this build's).
+fakebuild=$(mktemp -d); mkdir -p "$fakebuild/src/zone" "$fakebuild/bin" "$fakebuild/empty"
+mkfifo "$fakebuild/gate"
+printf '#!/bin/sh\n[ "$1" = --cleanup ] || exec %q "$@"\necho $$ >%q/cleanup."$2"\nread rc <%q/gate\nexit "$rc"\n' \
+  "$KRATA_BUILD_DIR/src/zone/krata-zone" "$fakebuild" "$fakebuild" >"$fakebuild/src/zone/krata-zone"
+chmod +x "$fakebuild/src/zone/krata-zone"
+ln -s "$(command -v tail)" "$fakebuild/bin/krata-zone"
+activation_build_dir() {
+  "${Z[@]}" call org.freedesktop.DBus /org/freedesktop/DBus org.freedesktop.DBus UpdateActivationEnvironment \
+    'a{ss}' 1 KRATA_BUILD_DIR "$1"
+}
+zcall CreateZone ssa{sv} orph2 busybox 1 start b false >/dev/null
+ouuid=$(zprop orph2 Uuid | cut -d'"' -f2)
+(cd "$fakebuild/empty" && exec "$fakebuild/bin/krata-zone" orph2 -F 2>/dev/null) &
+fake_pid=$!
+printf '{"name":"orph2","uuid":"%s","pid":%d,"state":"running","domid":7,"exitStatus":-1}' \
+  "$ouuid" "$fake_pid" >"$KRATA_RUNTIME_DIR/supervisors/orph2.json"
+activation_build_dir "$fakebuild"
+pid=$(zoned_pid); kill -KILL "$pid"
+for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+[ "$(zprop orph2 State)" = 's "running"' ] || fail "orph2 not followed: $(zprop orph2 State)"
+kill "$fake_pid"; wait "$fake_pid" 2>/dev/null || true; fake_pid=
+for _ in $(seq 50); do [ "$(zprop orph2 State)" = 's "orphaned"' ] && break; sleep 0.1; done
+[ "$(zprop orph2 State)" = 's "orphaned"' ] || fail "supervisor gone with domain 7 left: $(zprop orph2 State)"
+destroy_orph2() {
+  rm -f "$fakebuild/cleanup.orph2"
+  k zone destroy orph2 >"$fakebuild/destroy.out" 2>&1 &
+  destroy_pid=$!
+  for _ in $(seq 100); do [ -s "$fakebuild/cleanup.orph2" ] && break; sleep 0.1; done
+  [ -s "$fakebuild/cleanup.orph2" ] || fail "no cleanup started: $(cat "$fakebuild/destroy.out")"
+}
+destroy_orph2
+# (ListZones, not kratactl zone list: its ListOrphans would find no
+# hypervisor here, so no domain, and fail the orphan at once)
+out=$(timeout 20 busctl --system call org.krata.Zones1 /org/krata/zones1 org.krata.Zones1 ListZones) ||
+  fail "zoned did not answer while an orphan's cleanup ran"
+grep -q '"orph2" "[^"]*" "orphaned"' <<<"$out" || fail "orph2 during its cleanup: $out"
+kill -0 "$destroy_pid" 2>/dev/null || fail "Destroy answered before the cleanup ended: $(cat "$fakebuild/destroy.out")"
+echo 1 >"$fakebuild/gate"
+rc=0; wait "$destroy_pid" || rc=$?
+[ $rc != 0 ] && grep -q "cleaning up orphaned domain 7 failed" "$fakebuild/destroy.out" ||
+  fail "a failed cleanup: exit $rc, $(cat "$fakebuild/destroy.out")"
+[ "$(zprop orph2 State)" = 's "orphaned"' ] || fail "orph2 after a failed cleanup: $(zprop orph2 State)"
+destroy_orph2
+echo 0 >"$fakebuild/gate"
+wait "$destroy_pid" || fail "destroy after its cleanup: $(cat "$fakebuild/destroy.out")"
+zcall GetZone s orph2 >/dev/null 2>&1 && fail "orph2 still listed after its cleanup"
+activation_build_dir "$KRATA_BUILD_DIR"
+pid=$(zoned_pid); [ -z "$pid" ] || kill -KILL "$pid"
+rm -rf "$fakebuild"
+
 echo "# krata-zone --cleanup releases what a dead supervisor's record lists, and only krata's"
 ours=$KRATA_STATE_DIR/orphan.img; theirs=$(mktemp /tmp/krata-test-notours.XXXXXX)
 truncate -s 1M "$ours" "$theirs"
