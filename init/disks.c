@@ -11,6 +11,7 @@
 
 #include "disks.h"
 #include "fs-util.h"
+#include "guest-protocol.h"
 #include "log.h"
 #include "string-util.h"
 
@@ -19,9 +20,9 @@ int cmdline_parse_disk_roles(const char *cmdline, DiskRoles *ret) {
                 const char *key;
                 size_t offset;
         } keys[] = {
-                { "krata.image=", offsetof(DiskRoles, image) },
-                { "krata.config=", offsetof(DiskRoles, config) },
-                { "krata.addons=", offsetof(DiskRoles, addons) },
+                { KRATA_CMDLINE_IMAGE, offsetof(DiskRoles, image) },
+                { KRATA_CMDLINE_CONFIG, offsetof(DiskRoles, config) },
+                { KRATA_CMDLINE_ADDONS, offsetof(DiskRoles, addons) },
         };
         DiskRoles roles = {};
         const char *p = cmdline;
