@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
+#include <assert.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -26,6 +27,9 @@ int cmdline_parse_disk_roles(const char *cmdline, DiskRoles *ret) {
         };
         DiskRoles roles = {};
         const char *p = cmdline;
+
+        assert(cmdline);
+        assert(ret);
 
         while (p && *p) {
                 size_t len;
@@ -64,6 +68,9 @@ int disk_find_by_vdev(const char *sysfs_root, unsigned vdev, char **ret_name) {
         struct dirent *de;
         int r = -ENOENT;
 
+        assert(sysfs_root);
+        assert(ret_name);
+
         if (!block)
                 return -ENOMEM;
         snprintf(want, sizeof want, "device/vbd/%u", vdev);
@@ -96,6 +103,8 @@ int disk_find_by_vdev(const char *sysfs_root, unsigned vdev, char **ret_name) {
 }
 
 int disk_wait_by_vdev(unsigned vdev, unsigned timeout_ms, char **ret_path) {
+        assert(ret_path);
+
         for (unsigned waited = 0;; waited += 20) {
                 _cleanup_free_ char *name = NULL;
                 int r = disk_find_by_vdev("/sys", vdev, &name);
@@ -122,6 +131,8 @@ int loop_attach_readonly(int file_fd, char **ret_path) {
                 .info.lo_flags = LO_FLAGS_READ_ONLY | LO_FLAGS_AUTOCLEAR,
         };
         _cleanup_close_ int control = -EBADF;
+
+        assert(ret_path);
 
         control = open("/dev/loop-control", O_RDWR | O_CLOEXEC);
         if (control < 0)

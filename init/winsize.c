@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
+#include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
@@ -43,6 +44,9 @@ static int winsize_apply(WinsizeWatch *w) {
 int winsize_watch_start(WinsizeWatch *w, const char *device, const char *console, int tty_fd) {
         int r;
 
+        assert(w);
+        assert(device);
+
         *w = (WinsizeWatch) { .device = device, .watch_fd = -EBADF, .tty_fd = tty_fd };
         if (w->tty_fd < 0) {
                 w->tty_fd = open(console, O_RDWR | O_NOCTTY | O_CLOEXEC);
@@ -63,6 +67,8 @@ int winsize_watch_dispatch(int fd, void *userdata) {
         WinsizeWatch *w = userdata;
         int r;
 
+        assert(userdata);
+
         r = xenbus_read_event(fd, WINSIZE_TOKEN);
         if (r <= 0)
                 return r;
@@ -70,6 +76,8 @@ int winsize_watch_dispatch(int fd, void *userdata) {
 }
 
 void winsize_watch_done(WinsizeWatch *w) {
+        assert(w);
+
         w->watch_fd = safe_close(w->watch_fd);
         if (w->own_tty)
                 w->tty_fd = safe_close(w->tty_fd);

@@ -4,12 +4,9 @@
 #include <stddef.h>
 #include <sys/ioctl.h>
 
-/* What krata-init (in the zone) and the host say to each other besides the
- * launch spec: the disk roles on the kernel command line, the xenstore keys
- * under the zone's krata/ directory, krata-init's exit statuses and failure
- * reasons. The guest owns krata/ and can write anything there, so each
- * reader believes only what these parsers accept (docs/security.md). In the
- * base library: krata-init links it statically. */
+/* What krata-init and the host say to each other besides the launch spec.
+ * The guest owns krata/ and can write anything there, so a reader believes
+ * only what these parsers accept (docs/security.md). */
 
 /* Disk roles: Xen virtual-device numbers (xvda, xvdb, xvdc), named on the
  * kernel command line as krata.image=N krata.config=N krata.addons=N. */
@@ -20,8 +17,7 @@
 #define KRATA_CMDLINE_CONFIG "krata.config="
 #define KRATA_CMDLINE_ADDONS "krata.addons="
 
-/* xenstore, relative to /local/domain/<domid>. The supervisor creates
- * krata/ owned by the guest, so its nodes count against the guest's quota. */
+/* xenstore, relative to /local/domain/<domid>; krata/ is the guest's. */
 #define KRATA_XS_DIR "krata"
 #define KRATA_XS_EXIT_CODE "krata/exit-code" /* guest → host: decimal 0..255 */
 #define KRATA_XS_STATUS "krata/status"       /* guest → host: GuestStatus */
@@ -42,8 +38,8 @@ enum {
         KRATA_INIT_EXIT_ROOT = 247,           /* overlay or switch_root failed */
 };
 
-/* Where krata-init failed, written as krata/status "failed:<reason>"; each
- * has its exit status (exec's is 127 when the command does not exist). */
+/* Where krata-init failed: krata/status "failed:<reason>", each with its
+ * exit status (exec's is 127 when the command does not exist). */
 typedef enum GuestFailure {
         GUEST_FAILURE_CONFIG,
         GUEST_FAILURE_IMAGE_DISK,
@@ -78,13 +74,11 @@ typedef enum GuestStatus {
         _GUEST_STATUS_MAX,
 } GuestStatus;
 
-/* "failed:" and the longest reason, with room; the most a reader takes. */
-#define GUEST_STATUS_MAX 64
+#define GUEST_STATUS_MAX 64 /* the most a reader takes */
 /* The failure counts only with GUEST_FAILED. */
 void guest_status_format(GuestStatus s, GuestFailure f, char buf[static GUEST_STATUS_MAX + 1]);
-/* A value of len bytes (no terminator needed) the guest wrote: at most
- * GUEST_STATUS_MAX bytes, no NUL, exactly one of the forms above with a
- * reason of krata-init's own; else -EBADMSG. */
+/* len bytes, no terminator needed: one of the forms above with a reason of
+ * krata-init's own, no NUL; else -EBADMSG. */
 int guest_status_parse(const char *v, size_t len, GuestStatus *ret, GuestFailure *ret_failure);
 
 /* krata/exit-code: at most 16 bytes, trailing newlines/blanks stripped, 1-3

@@ -408,24 +408,6 @@ static int header_parse(const uint8_t *h, uint32_t *ret_len) {
         return 0;
 }
 
-int launch_disk_decode(const void *buf, size_t size, LaunchSpec **ret) {
-        uint32_t len;
-        int r;
-
-        assert(buf);
-        assert(ret);
-
-        if (size < LAUNCH_DISK_HEADER_SIZE)
-                return log_error_errno(SYNTHETIC_ERRNO(EBADMSG), "Config disk: %zu bytes, too short for a header.", size);
-        r = header_parse(buf, &len);
-        if (r < 0)
-                return r;
-        if (len > size - LAUNCH_DISK_HEADER_SIZE)
-                return log_error_errno(SYNTHETIC_ERRNO(EBADMSG), "Config disk: JSON length %u runs past the end (%zu bytes).",
-                                       len, size);
-        return launch_spec_parse((const char *) buf + LAUNCH_DISK_HEADER_SIZE, len, ret);
-}
-
 static int pread_full(int fd, void *buf, size_t size, off_t offset) {
         uint8_t *p = buf;
         while (size > 0) {
@@ -449,7 +431,7 @@ int launch_disk_read_fd(int fd, LaunchSpec **ret) {
         _cleanup_free_ char *json = NULL;
         uint64_t dev_size = UINT64_MAX;
         struct stat st;
-        uint32_t len;
+        uint32_t len = 0;
         int r;
 
         assert(ret);

@@ -76,8 +76,6 @@ int launch_spec_serialize(const LaunchSpec *s, char **ret);
 /* Spec → padded config disk image in memory / on disk (atomic). */
 int launch_disk_encode(const LaunchSpec *s, void **ret, size_t *ret_size);
 int launch_disk_write(const char *path, const LaunchSpec *s);
-/* Decodes an image held in memory (tests, tools). */
-int launch_disk_decode(const void *buf, size_t size, LaunchSpec **ret);
 /* Reads from a block device or file: header first, then exactly the JSON
  * length, bounded by LAUNCH_SPEC_JSON_MAX and the device size. */
 int launch_disk_read_fd(int fd, LaunchSpec **ret);

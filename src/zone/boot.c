@@ -84,30 +84,16 @@ static void image_defaults_done(ImageDefaults *d) {
         free(d->user);
 }
 
-static int get_strv(json_object *cfg, const char *key, char ***ret) {
-        json_object *v;
-
-        if (!json_object_object_get_ex(cfg, key, &v) || !v)
-                return 0;
-        return json_dispatch_strv(key, v, ret) < 0
-                       ? log_error_errno(SYNTHETIC_ERRNO(EBADMSG), "OCI config: '%s' is not a list of strings.", key)
-                       : 0;
-}
-
-static int get_string(json_object *cfg, const char *key, char **ret) {
-        json_object *v;
-
-        if (!json_object_object_get_ex(cfg, key, &v) || !v)
-                return 0;
-        if (!json_object_is_type(v, json_type_string))
-                return log_error_errno(SYNTHETIC_ERRNO(EBADMSG), "OCI config: '%s' is not a string.", key);
-        *ret = strdup(json_object_get_string(v));
-        return *ret ? 0 : -ENOMEM;
-}
-
 static int image_defaults_read(json_object *image_config, ImageDefaults *ret) {
+        static const JsonDispatch table[] = {
+                { "Entrypoint", json_type_array, json_dispatch_strv, offsetof(ImageDefaults, entrypoint), JSON_NULLABLE },
+                { "Cmd", json_type_array, json_dispatch_strv, offsetof(ImageDefaults, cmd), JSON_NULLABLE },
+                { "Env", json_type_array, json_dispatch_strv, offsetof(ImageDefaults, env), JSON_NULLABLE },
+                { "WorkingDir", json_type_string, json_dispatch_string, offsetof(ImageDefaults, cwd), JSON_NULLABLE },
+                { "User", json_type_string, json_dispatch_string, offsetof(ImageDefaults, user), JSON_NULLABLE },
+                {}
+        };
         json_object *cfg = NULL;
-        int r;
 
         /* The whole image config blob has the runtime part under "config"
          * (which may be absent: an image with no defaults at all). */
@@ -116,13 +102,7 @@ static int image_defaults_read(json_object *image_config, ImageDefaults *ret) {
                         return log_error_errno(SYNTHETIC_ERRNO(EBADMSG), "OCI config: 'config' is not an object.");
         } else if (image_config && !json_object_object_get_ex(image_config, "rootfs", NULL))
                 cfg = image_config;
-        if (!cfg)
-                return 0;
-        if ((r = get_strv(cfg, "Entrypoint", &ret->entrypoint)) < 0 || (r = get_strv(cfg, "Cmd", &ret->cmd)) < 0 ||
-            (r = get_strv(cfg, "Env", &ret->env)) < 0 || (r = get_string(cfg, "WorkingDir", &ret->cwd)) < 0 ||
-            (r = get_string(cfg, "User", &ret->user)) < 0)
-                return r;
-        return 0;
+        return cfg ? json_dispatch(cfg, table, "OCI config", ret) : 0;
 }
 
 /* docker's rule: a cmd override replaces the image's Cmd; an entrypoint

@@ -20,40 +20,6 @@
 #include "paths.h"
 #include "string-util.h"
 
-/* LOOP_CONFIGURE on /dev/loopN: 0, or -EAGAIN when another user of loop
- * devices took it first. */
-static int loop_configure(const char *path, int backing, const char *file, Disk *ret) {
-        _cleanup_close_ int fd = -EBADF;
-        struct loop_config config = {
-                .fd = (uint32_t) backing,
-                .info.lo_flags = LO_FLAGS_READ_ONLY | LO_FLAGS_AUTOCLEAR,
-        };
-        struct stat st;
-
-        fd = open(path, O_RDONLY | O_CLOEXEC);
-        if (fd < 0) {
-                if (errno == ENOENT)
-                        return -EAGAIN; /* udev has not made the node yet */
-                return log_error_errno(errno, "Cannot open %s: %m", path);
-        }
-        strncpy((char *) config.info.lo_file_name, file, LO_NAME_SIZE - 1);
-        if (ioctl(fd, LOOP_CONFIGURE, &config) < 0) {
-                if (errno == EBUSY)
-                        return -EAGAIN;
-                return log_error_errno(errno, "LOOP_CONFIGURE on %s for %s failed: %m", path, file);
-        }
-        if (fstat(fd, &st) < 0)
-                return negative_errno();
-        ret->path = strdup(path);
-        if (!ret->path) {
-                (void) ioctl(fd, LOOP_CLR_FD);
-                return -ENOMEM;
-        }
-        ret->devnum = st.st_rdev;
-        ret->fd = TAKE_FD(fd);
-        return 0;
-}
-
 static int loop_attach_ro(const char *file, Disk *ret) {
         _cleanup_close_ int control = -EBADF, backing = -EBADF;
         struct stat st;
@@ -69,20 +35,42 @@ static int loop_attach_ro(const char *file, Disk *ret) {
         if (control < 0)
                 return log_error_errno(errno, "Cannot open /dev/loop-control: %m");
 
-        /* GET_FREE races with other users of loop devices: retry. */
+        /* GET_FREE races with other users of loop devices: retry on EBUSY. */
         for (unsigned attempt = 0; attempt < 16; attempt++) {
+                _cleanup_close_ int fd = -EBADF;
+                struct loop_config config = {
+                        .fd = (uint32_t) backing,
+                        .info.lo_flags = LO_FLAGS_READ_ONLY | LO_FLAGS_AUTOCLEAR,
+                };
                 char path[32];
-                int nr = ioctl(control, LOOP_CTL_GET_FREE), r;
+                int nr = ioctl(control, LOOP_CTL_GET_FREE);
 
                 if (nr < 0)
                         return log_error_errno(errno, "No free loop device: %m");
                 snprintf(path, sizeof path, "/dev/loop%d", nr);
-                r = loop_configure(path, backing, file, ret);
-                if (r == -EAGAIN)
-                        continue;
-                if (r >= 0)
-                        log_debug("Attached %s read-only to %s.", file, path);
-                return r;
+                fd = open(path, O_RDONLY | O_CLOEXEC);
+                if (fd < 0) {
+                        if (errno == ENOENT)
+                                continue; /* udev has not made the node yet */
+                        return log_error_errno(errno, "Cannot open %s: %m", path);
+                }
+                strncpy((char *) config.info.lo_file_name, file, LO_NAME_SIZE - 1);
+                if (ioctl(fd, LOOP_CONFIGURE, &config) < 0) {
+                        if (errno == EBUSY)
+                                continue;
+                        return log_error_errno(errno, "LOOP_CONFIGURE on %s for %s failed: %m", path, file);
+                }
+                if (fstat(fd, &st) < 0)
+                        return negative_errno();
+                ret->path = strdup(path);
+                if (!ret->path) {
+                        (void) ioctl(fd, LOOP_CLR_FD);
+                        return -ENOMEM;
+                }
+                ret->devnum = st.st_rdev;
+                ret->fd = TAKE_FD(fd);
+                log_debug("Attached %s read-only to %s.", file, path);
+                return 0;
         }
         return log_error_errno(SYNTHETIC_ERRNO(EBUSY), "Could not get a loop device for %s.", file);
 }

@@ -20,14 +20,13 @@ typedef struct Domain {
         unsigned long store_mfn, console_mfn;
 } Domain;
 
-/* Opens the hypervisor; -ENOMEDIUM when this is no Xen dom0. */
+/* -ENOMEDIUM when this is no Xen dom0. */
 int domain_open(Domain *d);
-/* Creates the domain (paused) and loads kernel and initrd (may be NULL) into it. */
+/* Paused, with kernel and initrd (may be NULL) loaded. */
 int domain_build(Domain *d, const char *kernel, const char *initrd, const char *cmdline);
 int domain_unpause(Domain *d);
-/* 1 when the domain is gone, dying or shut down (*ret_shutdown_reason then
- * set if it shut down); 0 while it runs. */
+/* 1 when it is gone, dying or shut down (then *ret_shutdown_reason); 0 while it runs. */
 int domain_has_ended(Domain *d, unsigned *ret_shutdown_reason);
-/* Destroys it if it is still ours (the handle is checked: domids are reused). */
+/* Only while the handle is ours: domids are reused. */
 int domain_destroy(Domain *d);
 void domain_close(Domain *d);

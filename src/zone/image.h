@@ -12,11 +12,11 @@ typedef struct ImageInfo {
 
 void image_info_done(ImageInfo *i);
 
-/* Called while a pull runs: text is its progress for people, NULL when
- * there is none this time; a negative return cancels the pull. */
+/* Called while a pull runs, with its progress for people or NULL; a
+ * negative return cancels. */
 typedef int (*image_progress_t)(const char *text, void *userdata);
 
-/* Has krata-imaged pull REF (Pull, following the transfer, at most 30
- * minutes) and inspect it (InspectImage). On failure *reason says why. */
+/* Pull (following the transfer, at most 30 minutes), then InspectImage.
+ * On failure *reason says why. */
 int image_ensure(sd_bus *bus, const char *ref, image_progress_t progress, void *userdata, ImageInfo *ret,
                  char **reason);

@@ -1,20 +1,14 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #pragma once
 
-#include <stdbool.h>
-#include <stdint.h>
 #include <systemd/sd-bus.h>
 
 #include "launch-spec.h"
 #include "zone-file.h"
 #include "zone-state.h"
 
-/* The supervisor's daemons on the bus; each is optional (no bus, or a daemon
- * absent: logged, not fatal):
- *  - krata-zoned (org.krata.Zones1): RegisterSupervisor, ReportState;
- *  - krata-consoled (org.krata.Console1): RegisterZone/UnregisterZone;
- *  - krata-networkd (org.krata.Network1): AttachZone/DetachZone.
- * The image comes from krata-imaged through image.h. */
+/* krata-zoned, krata-consoled and krata-networkd; each optional (no bus, or
+ * one absent: logged, not fatal). krata-imaged is image.h's. */
 typedef struct Peers {
         sd_bus *bus;             /* NULL: no bus */
         const char *zone;        /* the zone's name, borrowed */
@@ -23,11 +17,11 @@ typedef struct Peers {
 } Peers;
 
 int peers_register_supervisor(Peers *p, const char *uuid);
-/* Sends the record, the result and a progress line (may be NULL) to krata-zoned. */
+/* status_text: progress for people, may be NULL. */
 int peers_report(Peers *p, const ZoneRecord *rec, const char *result, const char *status_text);
 int peers_console_register(Peers *p, uint32_t domid);
 void peers_console_unregister(Peers *p);
-/* Has krata-networkd take vif<domid>.0 (with the zone's port forwards) and
- * returns the addresses it handed out (and adds them to *addresses). */
+/* vif<domid>.0 with the zone's port forwards: the addresses networkd
+ * handed out, also added to *addresses. */
 int peers_network_attach(Peers *p, uint32_t domid, const ZoneSpec *zone, LaunchNetwork *ret, char ***addresses);
 void peers_network_detach(Peers *p);

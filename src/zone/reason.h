@@ -1,15 +1,13 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #pragma once
 
-#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "log.h"
 
-/* Logs a step's failure and keeps its sentence in *reason for the zone's
+/* Logs a step's failure and keeps the sentence in *reason for the zone's
  * Error property, so kratactl shows why (a 404, a missing kernel), not just
  * an errno. %m means r, as in log_*_errno(). Returns r. */
 static inline int reason_set(char **reason, int r, const char *fmt, ...) _printf_(3, 4);

@@ -1,18 +1,11 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #pragma once
 
-#include <stdbool.h>
 #include <systemd/sd-event.h>
 
 #include "boot.h"
 #include "disks.h"
-#include "domain.h"
-#include "image.h"
-#include "launch-spec.h"
 #include "peers.h"
-#include "xs-tree.h"
-#include "zone-file.h"
-#include "zone-state.h"
 
 /* Start-up phases that may outlast the unit's TimeoutStartSec= (a pull on a
  * slow link, a kernel inflated under emulation, a domain built under
@@ -50,7 +43,6 @@ typedef struct Supervisor {
         bool torn_down;
 } Supervisor;
 
-/* run.c: the steps, in order, and their undoing. */
 int supervisor_load(Supervisor *s, const char *name);
 /* The zone's exit status once it has run; negative when setting it up failed. */
 int run(Supervisor *s);
@@ -60,10 +52,9 @@ void supervisor_done(Supervisor *s);
 /* krata-zone --cleanup NAME: teardown() of what a dead supervisor's record lists. */
 int cleanup_orphan(const char *name);
 
-/* wait.c */
 /* SIGTERM/SIGINT arrived before the zone ran (they stay blocked until
  * zone_wait() takes them): the setup steps check this and abort cleanly. */
 bool stop_pending(void);
-/* Waits for the domain to end, stopping it on SIGTERM/SIGINT; sets the
+/* Until the domain has ended (stopping it on SIGTERM/SIGINT); sets the
  * exit status and result, tears down. */
 int zone_wait(Supervisor *s);
