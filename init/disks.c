@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
+#include <assert.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -11,6 +12,7 @@
 
 #include "disks.h"
 #include "fs-util.h"
+#include "guest-protocol.h"
 #include "log.h"
 #include "string-util.h"
 
@@ -19,12 +21,15 @@ int cmdline_parse_disk_roles(const char *cmdline, DiskRoles *ret) {
                 const char *key;
                 size_t offset;
         } keys[] = {
-                { "krata.image=", offsetof(DiskRoles, image) },
-                { "krata.config=", offsetof(DiskRoles, config) },
-                { "krata.addons=", offsetof(DiskRoles, addons) },
+                { KRATA_CMDLINE_IMAGE, offsetof(DiskRoles, image) },
+                { KRATA_CMDLINE_CONFIG, offsetof(DiskRoles, config) },
+                { KRATA_CMDLINE_ADDONS, offsetof(DiskRoles, addons) },
         };
         DiskRoles roles = {};
         const char *p = cmdline;
+
+        assert(cmdline);
+        assert(ret);
 
         while (p && *p) {
                 size_t len;
@@ -63,6 +68,9 @@ int disk_find_by_vdev(const char *sysfs_root, unsigned vdev, char **ret_name) {
         struct dirent *de;
         int r = -ENOENT;
 
+        assert(sysfs_root);
+        assert(ret_name);
+
         if (!block)
                 return -ENOMEM;
         snprintf(want, sizeof want, "device/vbd/%u", vdev);
@@ -95,6 +103,8 @@ int disk_find_by_vdev(const char *sysfs_root, unsigned vdev, char **ret_name) {
 }
 
 int disk_wait_by_vdev(unsigned vdev, unsigned timeout_ms, char **ret_path) {
+        assert(ret_path);
+
         for (unsigned waited = 0;; waited += 20) {
                 _cleanup_free_ char *name = NULL;
                 int r = disk_find_by_vdev("/sys", vdev, &name);
@@ -121,6 +131,8 @@ int loop_attach_readonly(int file_fd, char **ret_path) {
                 .info.lo_flags = LO_FLAGS_READ_ONLY | LO_FLAGS_AUTOCLEAR,
         };
         _cleanup_close_ int control = -EBADF;
+
+        assert(ret_path);
 
         control = open("/dev/loop-control", O_RDWR | O_CLOEXEC);
         if (control < 0)

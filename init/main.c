@@ -13,6 +13,7 @@
 
 #include "disks.h"
 #include "fs-util.h"
+#include "guest-protocol.h"
 #include "launch-spec.h"
 #include "log.h"
 #include "modules.h"
@@ -51,16 +52,15 @@ static _noreturn_ void finish(int code) {
         _exit(code);
 }
 
-/* REASON must be one of krata_init_failure_lookup()'s (shared/launch-spec.c):
- * the host ignores any other as guest garbage. */
-static _noreturn_ void fail(int code, const char *reason) {
-        char status[64];
-
-        log_error("Zone setup failed (%s); exit status %d; powering off.", reason, code);
-        snprintf(status, sizeof status, "failed:%s", reason);
-        report_status(status);
+static _noreturn_ void fail_code(GuestFailure failure, int code) {
+        log_error("Zone setup failed (%s); exit status %d; powering off.", guest_failure_to_string(failure), code);
+        report_status(GUEST_FAILED, failure);
         report_exit_code(code);
         finish(code);
+}
+
+static _noreturn_ void fail(GuestFailure failure) {
+        fail_code(failure, guest_failure_exit_code(failure));
 }
 
 static int parse_argv(int argc, char *argv[]) {
@@ -176,17 +176,103 @@ static int read_spec(unsigned vdev, int test_fd, LaunchSpec **ret) {
         return launch_disk_read_fd(fd, ret);
 }
 
-int main(int argc, char *argv[]) {
-        _cleanup_launch_spec_ LaunchSpec *spec = NULL;
-        _cleanup_free_ char *image_dev = NULL, *addons_dev = NULL, *cmdline = NULL;
-        int config_fd = -EBADF, image_fd = -EBADF, addons_fd = -EBADF, console_fd = -EBADF;
+/* Test mode: the report file, the files standing in for the disks and the
+ * console are opened before a fresh root hides them. */
+static int test_mode_open(int *config_fd, int *image_fd, int *addons_fd, int *console_fd) {
+        int rfd = open_file(arg_report_file, O_WRONLY | O_CREAT | O_APPEND);
+
+        if (rfd < 0)
+                return rfd;
+        report_set_file(rfd);
+        *config_fd = open_file(arg_config, O_RDONLY);
+        if (*config_fd < 0)
+                fail(GUEST_FAILURE_CONFIG);
+        *image_fd = open_file(arg_image, O_RDONLY);
+        if (*image_fd < 0)
+                fail(GUEST_FAILURE_IMAGE_DISK);
+        if (arg_addons) {
+                *addons_fd = open_file(arg_addons, O_RDONLY);
+                if (*addons_fd < 0)
+                        fail(GUEST_FAILURE_ADDONS_DISK);
+        }
+        /* a terminal from outside the test root (a pty) */
+        if (arg_console_set) {
+                *console_fd = open(arg_console, O_RDWR | O_NOCTTY | O_CLOEXEC);
+                if (*console_fd < 0) {
+                        log_error_errno(errno, "Failed to open %s: %m", arg_console);
+                        fail(GUEST_FAILURE_TTY);
+                }
+        }
+        if (enter_test_root() < 0)
+                fail(GUEST_FAILURE_TEST_ROOT);
+        return 0;
+}
+
+/* The disk roles from the kernel command line and the initrd's modules
+ * (blkfront, netfront, squashfs, overlay): what finding the disks needs. */
+static void load_cmdline_and_modules(const char *release, DiskRoles *ret) {
+        _cleanup_free_ char *cmdline = NULL, *moddir = path_join("/lib/modules", release);
+        size_t size;
+        int r;
+
+        r = read_full_file("/proc/cmdline", 64 * 1024, &cmdline, &size);
+        if (r < 0) {
+                log_error_errno(r, "Failed to read /proc/cmdline: %m");
+                fail(GUEST_FAILURE_CMDLINE);
+        }
+        if (cmdline_parse_disk_roles(cmdline, ret) < 0)
+                fail(GUEST_FAILURE_CMDLINE);
+        if (!moddir || modules_load_all(moddir) < 0)
+                fail(GUEST_FAILURE_MODULES);
+}
+
+/* The image's squashfs under a tmpfs overlay, the addons at
+ * /lib/modules/RELEASE, made the root. */
+static void enter_root(const DiskRoles *roles, int image_fd, int addons_fd, const char *release) {
+        _cleanup_free_ char *image_dev = NULL, *addons_dev = NULL;
+
+        if (find_disk(roles->image, image_fd, "image", &image_dev) < 0)
+                fail(GUEST_FAILURE_IMAGE_DISK);
+        if (mount_root(image_dev, NEWROOT) < 0)
+                fail(GUEST_FAILURE_ROOT);
+        if (roles->addons != 0 || addons_fd >= 0) {
+                if (find_disk(roles->addons, addons_fd, "addons", &addons_dev) < 0)
+                        fail(GUEST_FAILURE_ADDONS_DISK);
+                if (mount_addons(addons_dev, NEWROOT, release) < 0)
+                        fail(GUEST_FAILURE_ADDONS);
+        }
+        if (switch_root(NEWROOT) < 0)
+                fail(GUEST_FAILURE_SWITCH_ROOT);
+}
+
+/* Runs the process as the spec says: its exit status. */
+static int run_process(const LaunchSpec *spec, int console_fd) {
         SuperviseResult result = {};
         SuperviseWatch watch = { .fd = -EBADF };
         WinsizeWatch winsize = { .watch_fd = -EBADF, .tty_fd = -EBADF };
-        DiskRoles roles = {};
         UserCreds creds = {};
+
+        if (user_resolve("/", spec->user, &creds) < 0)
+                fail(GUEST_FAILURE_USER);
+        /* With a TTY, the attached client's window size follows it (not in
+         * test mode: no xenstore there). Without one, a zone still runs. */
+        if (spec->tty && !test_mode() && winsize_watch_start(&winsize, xenbus_device(), arg_console, console_fd) >= 0)
+                watch = (SuperviseWatch) { winsize.watch_fd, winsize_watch_dispatch, &winsize };
+
+        report_status(GUEST_RUNNING, 0);
+        if (supervise_run(spec, &creds, arg_console, console_fd, &watch, &result) < 0)
+                fail_code(result.failure, result.exit_code);
+        log_info("%s exited with status %d.", spec->argv[0], result.exit_code);
+        user_creds_done(&creds);
+        winsize_watch_done(&winsize);
+        return result.exit_code;
+}
+
+int main(int argc, char *argv[]) {
+        _cleanup_launch_spec_ LaunchSpec *spec = NULL;
+        int config_fd = -EBADF, image_fd = -EBADF, addons_fd = -EBADF, console_fd = -EBADF, code;
+        DiskRoles roles = {};
         struct utsname uts;
-        int r;
 
         log_setup("krata-init");
         if (parse_argv(argc, argv) < 0)
@@ -196,97 +282,31 @@ int main(int argc, char *argv[]) {
                 return KRATA_INIT_EXIT_SETUP;
         }
         (void) umask(0022);
-
-        if (test_mode()) {
-                int rfd = open_file(arg_report_file, O_WRONLY | O_CREAT | O_APPEND);
-                if (rfd < 0)
-                        return KRATA_INIT_EXIT_SETUP;
-                report_set_file(rfd);
-                config_fd = open_file(arg_config, O_RDONLY);
-                if (config_fd < 0)
-                        fail(KRATA_INIT_EXIT_CONFIG, "config");
-                image_fd = open_file(arg_image, O_RDONLY);
-                if (image_fd < 0)
-                        fail(KRATA_INIT_EXIT_DISK, "image-disk");
-                if (arg_addons) {
-                        addons_fd = open_file(arg_addons, O_RDONLY);
-                        if (addons_fd < 0)
-                                fail(KRATA_INIT_EXIT_DISK, "addons-disk");
-                }
-                /* a terminal from outside the test root (a pty) */
-                if (arg_console_set) {
-                        console_fd = open(arg_console, O_RDWR | O_NOCTTY | O_CLOEXEC);
-                        if (console_fd < 0) {
-                                log_error_errno(errno, "Failed to open %s: %m", arg_console);
-                                fail(KRATA_INIT_EXIT_SETUP, "tty");
-                        }
-                }
-                if (enter_test_root() < 0)
-                        fail(KRATA_INIT_EXIT_SETUP, "test-root");
-        }
+        if (test_mode() && test_mode_open(&config_fd, &image_fd, &addons_fd, &console_fd) < 0)
+                return KRATA_INIT_EXIT_SETUP;
 
         if (mount_api_filesystems() < 0)
-                fail(KRATA_INIT_EXIT_SETUP, "mounts");
+                fail(GUEST_FAILURE_MOUNTS);
         ensure_stdio();
-        report_status("starting");
+        report_status(GUEST_STARTING, 0);
         if (uname(&uts) < 0)
-                fail(KRATA_INIT_EXIT_SETUP, "uname");
-
-        if (!test_mode()) {
-                size_t size;
-                _cleanup_free_ char *moddir = path_join("/lib/modules", uts.release);
-
-                r = read_full_file("/proc/cmdline", 64 * 1024, &cmdline, &size);
-                if (r < 0) {
-                        log_error_errno(r, "Failed to read /proc/cmdline: %m");
-                        fail(KRATA_INIT_EXIT_SETUP, "cmdline");
-                }
-                if (cmdline_parse_disk_roles(cmdline, &roles) < 0)
-                        fail(KRATA_INIT_EXIT_SETUP, "cmdline");
-                if (!moddir || modules_load_all(moddir) < 0)
-                        fail(KRATA_INIT_EXIT_MODULES, "modules");
-        }
+                fail(GUEST_FAILURE_UNAME);
+        if (!test_mode())
+                load_cmdline_and_modules(uts.release, &roles);
 
         if (read_spec(roles.config, config_fd, &spec) < 0)
-                fail(KRATA_INIT_EXIT_CONFIG, "config");
+                fail(GUEST_FAILURE_CONFIG);
         safe_close(config_fd);
-
         if (sethostname(spec->hostname ?: "zone", strlen(spec->hostname ?: "zone")) < 0)
                 log_warning_errno(errno, "Failed to set the host name: %m");
         if (net_setup(spec, arg_ifname, DEVICE_TIMEOUT_MS) < 0)
-                fail(KRATA_INIT_EXIT_NETWORK, "network");
-
-        if (find_disk(roles.image, image_fd, "image", &image_dev) < 0)
-                fail(KRATA_INIT_EXIT_DISK, "image-disk");
-        if (mount_root(image_dev, NEWROOT) < 0)
-                fail(KRATA_INIT_EXIT_ROOT, "root");
-        if (roles.addons != 0 || addons_fd >= 0) {
-                if (find_disk(roles.addons, addons_fd, "addons", &addons_dev) < 0)
-                        fail(KRATA_INIT_EXIT_DISK, "addons-disk");
-                if (mount_addons(addons_dev, NEWROOT, uts.release) < 0)
-                        fail(KRATA_INIT_EXIT_DISK, "addons");
-        }
-        if (switch_root(NEWROOT) < 0)
-                fail(KRATA_INIT_EXIT_ROOT, "switch-root");
+                fail(GUEST_FAILURE_NETWORK);
+        enter_root(&roles, image_fd, addons_fd, uts.release);
         if (net_write_files(spec) < 0)
-                fail(KRATA_INIT_EXIT_NETWORK, "network-files");
-        if (user_resolve("/", spec->user, &creds) < 0)
-                fail(KRATA_INIT_EXIT_USER, "user");
+                fail(GUEST_FAILURE_NETWORK_FILES);
 
-        /* With a TTY, the attached client's window size follows it (not in
-         * test mode: no xenstore there). Without one, a zone still runs. */
-        if (spec->tty && !test_mode() && winsize_watch_start(&winsize, xenbus_device(), arg_console, console_fd) >= 0)
-                watch = (SuperviseWatch) { winsize.watch_fd, winsize_watch_dispatch, &winsize };
-
-        report_status("running");
-        r = supervise_run(spec, &creds, arg_console, console_fd, &watch, &result);
-        if (r < 0)
-                fail(result.failure ? result.exit_code : KRATA_INIT_EXIT_SETUP, result.failure ?: "supervise");
-
-        log_info("%s exited with status %d.", spec->argv[0], result.exit_code);
-        report_exit_code(result.exit_code);
-        report_status("exited");
-        user_creds_done(&creds);
-        winsize_watch_done(&winsize);
-        finish(result.exit_code);
+        code = run_process(spec, console_fd);
+        report_exit_code(code);
+        report_status(GUEST_EXITED, 0);
+        finish(code);
 }

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
+#include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <sys/syscall.h>
@@ -40,6 +41,8 @@ int modules_load_all(const char *dir) {
         _cleanup_strv_free_ char **names = calloc(1, sizeof(char *)), **order = NULL;
         _cleanup_free_ char *dep = path_join(dir, "modules.dep");
         int r;
+
+        assert(dir);
 
         if (!names || !dep)
                 return log_oom();

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
+#include <assert.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -59,6 +60,9 @@ int mount_api_filesystems(void) {
 int mount_root(const char *image_dev, const char *newroot) {
         int r;
 
+        assert(image_dev);
+        assert(newroot);
+
         r = mount_one(image_dev, "/krata/image", "squashfs", MS_RDONLY | MS_NODEV, NULL);
         if (r < 0)
                 return r;
@@ -73,6 +77,10 @@ int mount_root(const char *image_dev, const char *newroot) {
 
 int mount_addons(const char *addons_dev, const char *newroot, const char *release) {
         _cleanup_free_ char *where = NULL;
+
+        assert(addons_dev);
+        assert(newroot);
+        assert(release);
 
         if (!filename_is_valid(release))
                 return log_error_errno(SYNTHETIC_ERRNO(EINVAL), "Kernel release '%s' is not a valid directory name.", release);
@@ -117,6 +125,8 @@ int switch_root(const char *newroot) {
         static const char *const moves[] = { "/dev", "/proc", "/sys" };
         struct statfs sfs;
         struct stat st;
+
+        assert(newroot);
 
         for (size_t i = 0; i < ELEMENTSOF(moves); i++) {
                 _cleanup_free_ char *target = path_join(newroot, moves[i]);

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include <arpa/inet.h>
+#include <assert.h>
 #include <errno.h>
 #include <linux/if_addr.h>
 #include <linux/netlink.h>
@@ -143,6 +144,9 @@ int net_setup(const LaunchSpec *s, const char *ifname, unsigned timeout_ms) {
         unsigned ifindex = 0;
         int r;
 
+        assert(s);
+        assert(ifname);
+
         fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
         if (fd < 0)
                 return log_error_errno(errno, "Failed to open an rtnetlink socket: %m");
@@ -177,10 +181,13 @@ static int replace_file(const char *path, const char *content) {
 }
 
 int net_write_files(const LaunchSpec *s) {
-        const char *hostname = s->hostname ?: "zone";
         _cleanup_free_ char *hosts = NULL, *resolv = NULL, *line = NULL;
+        const char *hostname;
         int r;
 
+        assert(s);
+
+        hostname = s->hostname ?: "zone";
         (void) mkdir_p("/etc", 0755);
         r = asprintf_safe(&hosts, "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n%s\t%s\n",
                           s->network.ipv4.address ?: "127.0.1.1", hostname);

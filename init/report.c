@@ -3,7 +3,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "launch-spec.h"
 #include "log.h"
 #include "report.h"
 #include "xenbus.h"
@@ -27,12 +26,16 @@ static void report(const char *key, const char *value) {
                 log_warning_errno(r, "Failed to write %s=%s to xenstore: %m", key, value);
 }
 
-void report_status(const char *status) {
-        report(KRATA_XS_STATUS, status);
+void report_status(GuestStatus status, GuestFailure failure) {
+        char buf[GUEST_STATUS_MAX + 1];
+
+        guest_status_format(status, failure, buf);
+        report(KRATA_XS_STATUS, buf);
 }
 
 void report_exit_code(int code) {
         char buf[16];
+
         snprintf(buf, sizeof buf, "%d", code);
         report(KRATA_XS_EXIT_CODE, buf);
 }

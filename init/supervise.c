@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
+#include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
@@ -12,15 +13,16 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "guest-protocol.h"
 #include "launch-spec.h"
 #include "log.h"
 #include "string-util.h"
 #include "supervise.h"
 
-enum { STAGE_USER = 1, STAGE_CWD, STAGE_EXEC, STAGE_TTY };
-
+/* What the child sends back when it fails before exec: the stage as
+ * krata-init reports it, and errno. */
 typedef struct ChildError {
-        int stage;
+        GuestFailure stage;
         int error;
 } ChildError;
 
@@ -33,8 +35,13 @@ static bool env_has(char *const *env, const char *key) {
 }
 
 int supervise_build_env(const LaunchSpec *s, const UserCreds *c, char ***ret) {
-        _cleanup_strv_free_ char **env = strv_copy(s->env);
+        _cleanup_strv_free_ char **env = NULL;
 
+        assert(s);
+        assert(c);
+        assert(ret);
+
+        env = strv_copy(s->env);
         if (!env)
                 return -ENOMEM;
         if (!env_has(env, "PATH") && strv_extend(&env, LAUNCH_DEFAULT_PATH) < 0)
@@ -51,7 +58,7 @@ int supervise_build_env(const LaunchSpec *s, const UserCreds *c, char ***ret) {
 
 static const int forwarded[] = { SIGTERM, SIGINT, SIGHUP };
 
-static _noreturn_ void child_fail(int fd, int stage, int error) {
+static _noreturn_ void child_fail(int fd, GuestFailure stage, int error) {
         ChildError e = { stage, error };
         (void) !write(fd, &e, sizeof e);
         _exit(127);
@@ -71,22 +78,22 @@ static _noreturn_ void child(const LaunchSpec *s, const UserCreds *c, char **env
         if (s->tty) {
                 int fd = console_fd >= 0 ? console_fd : open(console, O_RDWR | O_NOCTTY);
                 if (fd < 0 || ioctl(fd, TIOCSCTTY, 1) < 0)
-                        child_fail(errfd, STAGE_TTY, errno);
+                        child_fail(errfd, GUEST_FAILURE_TTY, errno);
                 if (dup2(fd, 0) < 0 || dup2(fd, 1) < 0 || dup2(fd, 2) < 0)
-                        child_fail(errfd, STAGE_TTY, errno);
+                        child_fail(errfd, GUEST_FAILURE_TTY, errno);
                 if (fd > 2)
                         close(fd);
         }
         umask((mode_t) s->umask);
         if (setgroups(c->n_groups, c->groups) < 0 || setresgid(c->gid, c->gid, c->gid) < 0 ||
             setresuid(c->uid, c->uid, c->uid) < 0)
-                child_fail(errfd, STAGE_USER, errno);
+                child_fail(errfd, GUEST_FAILURE_USER, errno);
         if (chdir(s->cwd ?: "/") < 0)
-                child_fail(errfd, STAGE_CWD, errno);
+                child_fail(errfd, GUEST_FAILURE_CWD, errno);
         /* execvp searches the PATH of environ, so that must be the process's. */
         environ = env;
         execvp(s->argv[0], s->argv);
-        child_fail(errfd, STAGE_EXEC, errno);
+        child_fail(errfd, GUEST_FAILURE_EXEC, errno);
 }
 
 /* Signals every process but us, then reaps until none is left or the grace
@@ -141,33 +148,38 @@ static int wait_signal(int sfd, SuperviseWatch *watch) {
         }
 }
 
-int supervise_run(const LaunchSpec *s, const UserCreds *c, const char *console, int console_fd,
-                  SuperviseWatch *watch, SuperviseResult *ret) {
-        _cleanup_strv_free_ char **env = NULL;
-        _cleanup_close_ int sfd = -EBADF;
-        sigset_t mask, old;
-        int pipefd[2], r, status = 0;
-        ChildError ce = {};
-        ssize_t n;
-        pid_t pid;
-
-        r = supervise_build_env(s, c, &env);
-        if (r < 0)
-                return log_oom();
+/* Blocks SIGCHLD and the forwarded signals and makes them events, so one
+ * poll serves them and the watch. */
+static int signals_take(sigset_t *ret_old, int *ret_fd) {
+        sigset_t mask;
 
         sigemptyset(&mask);
         sigaddset(&mask, SIGCHLD);
         for (size_t i = 0; i < ELEMENTSOF(forwarded); i++)
                 sigaddset(&mask, forwarded[i]);
-        if (sigprocmask(SIG_BLOCK, &mask, &old) < 0)
+        if (sigprocmask(SIG_BLOCK, &mask, ret_old) < 0)
                 return log_error_errno(errno, "Failed to block signals: %m");
-        /* Signals as events, so one poll serves them and the watch. */
-        sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
-        if (sfd < 0)
+        *ret_fd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+        if (*ret_fd < 0)
                 return log_error_errno(errno, "signalfd failed: %m");
+        return 0;
+}
+
+/* Forks the process and waits until it runs: its PID, or a negative errno
+ * with ret saying which stage failed. */
+static pid_t process_start(const LaunchSpec *s, const UserCreds *c, char **env, const char *console, int console_fd,
+                           SuperviseResult *ret) {
+        static const char *const what[_GUEST_FAILURE_MAX] = {
+                [GUEST_FAILURE_USER] = "switch to the user", [GUEST_FAILURE_CWD] = "enter the working directory",
+                [GUEST_FAILURE_EXEC] = "execute", [GUEST_FAILURE_TTY] = "take the console as a controlling TTY",
+        };
+        ChildError ce = {};
+        int pipefd[2];
+        ssize_t n;
+        pid_t pid;
+
         if (pipe2(pipefd, O_CLOEXEC) < 0)
                 return log_error_errno(errno, "Failed to create a pipe: %m");
-
         pid = fork();
         if (pid < 0)
                 return log_error_errno(errno, "Failed to fork: %m");
@@ -181,36 +193,24 @@ int supervise_run(const LaunchSpec *s, const UserCreds *c, const char *console, 
                 n = read(pipefd[0], &ce, sizeof ce);
         while (n < 0 && errno == EINTR);
         close(pipefd[0]);
-
-        if (n == (ssize_t) sizeof ce) {
-                static const char *const what[] = {
-                        [STAGE_USER] = "switch to the user", [STAGE_CWD] = "enter the working directory",
-                        [STAGE_EXEC] = "execute", [STAGE_TTY] = "take the console as a controlling TTY",
-                };
-                (void) waitpid(pid, NULL, 0);
-                log_error_errno(ce.error, "Failed to %s for '%s': %m", ce.stage >= STAGE_USER && ce.stage <= STAGE_TTY ? what[ce.stage] : "start", s->argv[0]);
-                switch (ce.stage) {
-                case STAGE_USER:
-                        *ret = (SuperviseResult) { KRATA_INIT_EXIT_USER, "user" };
-                        break;
-                case STAGE_CWD:
-                        *ret = (SuperviseResult) { KRATA_INIT_EXIT_CWD, "cwd" };
-                        break;
-                case STAGE_TTY:
-                        *ret = (SuperviseResult) { KRATA_INIT_EXIT_SETUP, "tty" };
-                        break;
-                default:
-                        *ret = (SuperviseResult) { ce.error == ENOENT ? KRATA_INIT_EXIT_NOT_FOUND : KRATA_INIT_EXIT_NOT_EXECUTABLE,
-                                                   "exec" };
-                }
-                return -ERRNO_VALUE(ce.error ?: EIO);
+        if (n != (ssize_t) sizeof ce) {
+                log_debug("Started %s as PID %d.", s->argv[0], (int) pid);
+                return pid;
         }
+        (void) waitpid(pid, NULL, 0);
+        log_error_errno(ce.error, "Failed to %s for '%s': %m", what[ce.stage], s->argv[0]);
+        ret->failure = ce.stage;
+        ret->exit_code = ce.stage == GUEST_FAILURE_EXEC && ce.error == ENOENT ? KRATA_INIT_EXIT_NOT_FOUND
+                                                                             : guest_failure_exit_code(ce.stage);
+        return -ERRNO_VALUE(ce.error ?: EIO);
+}
 
-        log_debug("Started %s as PID %d.", s->argv[0], (int) pid);
+/* Forwards signals to the process and reaps every child (orphans are
+ * re-parented to us) until the process has exited: its wait status. */
+static int process_wait(pid_t pid, int sfd, SuperviseWatch *watch, int *ret_status) {
         for (;;) {
                 int sig = wait_signal(sfd, watch);
                 pid_t p;
-                bool done = false;
 
                 if (sig < 0)
                         return sig;
@@ -218,23 +218,38 @@ int supervise_run(const LaunchSpec *s, const UserCreds *c, const char *console, 
                         (void) kill(pid, sig);
                         continue;
                 }
-                /* Reap everything: orphans are re-parented to us. */
-                while ((p = waitpid(-1, &status, WNOHANG)) > 0)
-                        if (p == pid) {
-                                done = true;
-                                break;
-                        }
-                if (done)
-                        break;
+                while ((p = waitpid(-1, ret_status, WNOHANG)) > 0)
+                        if (p == pid)
+                                return 0;
         }
+}
 
-        if (WIFEXITED(status))
-                ret->exit_code = WEXITSTATUS(status);
-        else if (WIFSIGNALED(status))
-                ret->exit_code = 128 + WTERMSIG(status);
-        else
-                ret->exit_code = 255;
-        ret->failure = NULL;
+int supervise_run(const LaunchSpec *s, const UserCreds *c, const char *console, int console_fd,
+                  SuperviseWatch *watch, SuperviseResult *ret) {
+        _cleanup_strv_free_ char **env = NULL;
+        _cleanup_close_ int sfd = -EBADF;
+        sigset_t old;
+        int r, status = 0;
+        pid_t pid;
+
+        assert(s);
+        assert(c);
+        assert(ret);
+
+        *ret = (SuperviseResult) { guest_failure_exit_code(GUEST_FAILURE_SUPERVISE), GUEST_FAILURE_SUPERVISE };
+        r = supervise_build_env(s, c, &env);
+        if (r < 0)
+                return log_oom();
+        r = signals_take(&old, &sfd);
+        if (r < 0)
+                return r;
+        pid = process_start(s, c, env, console, console_fd, ret);
+        if (pid < 0)
+                return pid;
+        r = process_wait(pid, sfd, watch, &status);
+        if (r < 0)
+                return r;
+        ret->exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : WIFSIGNALED(status) ? 128 + WTERMSIG(status) : 255;
 
         /* The zone ends with its process: ask the rest to go, then insist. */
         stop_all(SIGTERM, 1000);

@@ -1,12 +1,13 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #pragma once
 
+#include "guest-protocol.h"
 #include "launch-spec.h"
 #include "user.h"
 
 typedef struct SuperviseResult {
-        int exit_code;       /* WEXITSTATUS, or 128+signal */
-        const char *failure; /* set when the process never started: "exec", "cwd", "user" */
+        int exit_code;        /* WEXITSTATUS, or 128+signal; krata-init's own when it failed */
+        GuestFailure failure; /* when supervise_run() failed: where (exec, cwd, user, tty, supervise) */
 } SuperviseResult;
 
 /* An extra event source for the supervising loop (the window size watch):

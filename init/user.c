@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
+#include <assert.h>
 #include <errno.h>
 #include <grp.h>
 #include <pwd.h>
@@ -13,6 +14,8 @@
 #define GROUPS_MAX 64
 
 void user_creds_done(UserCreds *c) {
+        assert(c);
+
         c->groups = mfree(c->groups);
         c->home = mfree(c->home);
         c->n_groups = 0;
@@ -106,6 +109,9 @@ int user_resolve(const char *root, const char *user, UserCreds *ret) {
         unsigned uid = 0, gid = 0, id;
         char *colon;
         int r;
+
+        assert(root);
+        assert(ret);
 
         if (isempty(user))
                 user = "0";

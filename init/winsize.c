@@ -1,11 +1,12 @@
 /* SPDX-License-Identifier: Apache-2.0 */
+#include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <unistd.h>
 
-#include "launch-spec.h"
+#include "guest-protocol.h"
 #include "log.h"
 #include "macro.h"
 #include "winsize.h"
@@ -16,46 +17,9 @@
  * few times on its console (where init logs), then stay quiet. */
 #define WINSIZE_WARN_MAX 3
 
-/* One decimal field, 1..65535, no sign, blanks or leading zeros. */
-static int parse_field(const char *s, size_t n, unsigned short *ret) {
-        unsigned v = 0;
-
-        if (n == 0 || n > 5 || s[0] == '0')
-                return -EINVAL;
-        for (size_t i = 0; i < n; i++) {
-                if (s[i] < '0' || s[i] > '9')
-                        return -EINVAL;
-                v = v * 10 + (unsigned) (s[i] - '0');
-        }
-        if (v > 65535)
-                return -ERANGE;
-        *ret = (unsigned short) v;
-        return 0;
-}
-
-int winsize_parse(const char *s, size_t n, struct winsize *ret) {
-        struct winsize ws = {};
-        const char *sp;
-        int r;
-
-        if (!s || n == 0 || n > WINSIZE_VALUE_MAX)
-                return -EINVAL;
-        sp = memchr(s, ' ', n);
-        if (!sp)
-                return -EINVAL;
-        r = parse_field(s, (size_t) (sp - s), &ws.ws_row);
-        if (r < 0)
-                return r;
-        r = parse_field(sp + 1, n - (size_t) (sp - s) - 1, &ws.ws_col);
-        if (r < 0)
-                return r;
-        *ret = ws;
-        return 0;
-}
-
 /* Never fails: a value we cannot read or use leaves the size as it was. */
 static int winsize_apply(WinsizeWatch *w) {
-        char v[WINSIZE_VALUE_MAX + 1];
+        char v[GUEST_WINSIZE_MAX + 1];
         struct winsize ws;
         size_t n;
         int r;
@@ -64,7 +28,7 @@ static int winsize_apply(WinsizeWatch *w) {
         if (r == -ENOENT)
                 return 0; /* nobody attached yet */
         if (r >= 0)
-                r = winsize_parse(v, n, &ws);
+                r = guest_winsize_parse(v, n, &ws);
         /* An unchanged size sends no SIGWINCH: the kernel compares. */
         if (r >= 0 && ioctl(w->tty_fd, TIOCSWINSZ, &ws) < 0)
                 r = negative_errno();
@@ -79,6 +43,9 @@ static int winsize_apply(WinsizeWatch *w) {
 
 int winsize_watch_start(WinsizeWatch *w, const char *device, const char *console, int tty_fd) {
         int r;
+
+        assert(w);
+        assert(device);
 
         *w = (WinsizeWatch) { .device = device, .watch_fd = -EBADF, .tty_fd = tty_fd };
         if (w->tty_fd < 0) {
@@ -100,6 +67,8 @@ int winsize_watch_dispatch(int fd, void *userdata) {
         WinsizeWatch *w = userdata;
         int r;
 
+        assert(userdata);
+
         r = xenbus_read_event(fd, WINSIZE_TOKEN);
         if (r <= 0)
                 return r;
@@ -107,6 +76,8 @@ int winsize_watch_dispatch(int fd, void *userdata) {
 }
 
 void winsize_watch_done(WinsizeWatch *w) {
+        assert(w);
+
         w->watch_fd = safe_close(w->watch_fd);
         if (w->own_tty)
                 w->tty_fd = safe_close(w->tty_fd);

@@ -2,20 +2,12 @@
 #pragma once
 
 #include <stdbool.h>
-#include <stddef.h>
-#include <sys/ioctl.h>
 
 /* The window size of a zone started with a TTY. krata-consoled writes
  * "ROWS COLS" to krata/winsize when a client attaches and whenever its
- * terminal is resized; init watches the key and sets the console's size,
- * which makes the kernel send SIGWINCH to the foreground process group. */
-
-/* Longest value we accept: "65535 65535". */
-#define WINSIZE_VALUE_MAX 11
-
-/* Strict: exactly "ROWS COLS", each 1..65535 in decimal without sign,
- * leading zeros or blanks; n bytes at s (no terminator needed). */
-int winsize_parse(const char *s, size_t n, struct winsize *ret);
+ * terminal is resized; init watches the key and sets the console's size
+ * (guest_winsize_parse() decides what is a size), which makes the kernel
+ * send SIGWINCH to the foreground process group. */
 
 typedef struct WinsizeWatch {
         const char *device; /* xenbus device */

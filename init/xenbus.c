@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
+#include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdint.h>
@@ -49,13 +50,20 @@ static int read_all(int fd, void *buf, size_t size) {
 }
 
 int xenbus_open(const char *device) {
-        int fd = open(device, O_RDWR | O_CLOEXEC | O_NOCTTY);
+        int fd;
+
+        assert(device);
+
+        fd = open(device, O_RDWR | O_CLOEXEC | O_NOCTTY);
         return fd < 0 ? negative_errno() : fd;
 }
 
 int xenbus_read_message(int fd, uint32_t *ret_type, char *payload, size_t *ret_len) {
         struct xsd_sockmsg hdr;
         int r;
+
+        assert(ret_type);
+        assert(payload);
 
         r = read_all(fd, &hdr, sizeof hdr);
         if (r < 0)
@@ -87,6 +95,9 @@ int xenbus_request(int fd, uint32_t type, const void *payload, size_t size, char
         char msg[sizeof hdr + XENSTORE_PAYLOAD_MAX];
         uint32_t rtype;
         int r;
+
+        assert(payload);
+        assert(reply);
 
         reply[0] = 0; /* a refusal of the write() itself leaves no reply */
         if (size > XENSTORE_PAYLOAD_MAX)
@@ -129,6 +140,10 @@ static int xenbus_path_request(int fd, uint32_t type, const char *path, const vo
 }
 
 int xenbus_write_bytes(int fd, const char *path, const void *value, size_t size, char *reply) {
+        assert(path);
+        assert(value);
+        assert(reply);
+
         /* payload: "path\0value", the value without a terminator */
         return xenbus_path_request(fd, XS_WRITE, path, value, size, reply, NULL);
 }
@@ -154,6 +169,10 @@ static int xenbus_call(const char *device, uint32_t type, const char *path, cons
 int xenbus_write(const char *device, const char *path, const char *value) {
         char reply[XENSTORE_PAYLOAD_MAX + 1];
 
+        assert(device);
+        assert(path);
+        assert(value);
+
         /* payload: "path\0value", the value without a terminator */
         return xenbus_call(device, XS_WRITE, path, value, strlen(value), reply, NULL, NULL);
 }
@@ -162,6 +181,11 @@ int xenbus_read(const char *device, const char *path, char *buf, size_t size, si
         char reply[XENSTORE_PAYLOAD_MAX + 1];
         size_t len = 0;
         int r;
+
+        assert(device);
+        assert(path);
+        assert(buf);
+        assert(ret_len);
 
         r = xenbus_call(device, XS_READ, path, NULL, 0, reply, &len, NULL);
         if (r < 0)
@@ -179,6 +203,11 @@ int xenbus_read(const char *device, const char *path, char *buf, size_t size, si
 int xenbus_watch(const char *device, const char *path, const char *token, int *ret_fd) {
         char reply[XENSTORE_PAYLOAD_MAX + 1];
 
+        assert(device);
+        assert(path);
+        assert(token);
+        assert(ret_fd);
+
         /* payload: "path\0token\0"; the first event may come before the reply */
         return xenbus_call(device, XS_WATCH, path, token, strlen(token) + 1, reply, NULL, ret_fd);
 }
@@ -189,6 +218,8 @@ int xenbus_read_event(int fd, const char *token) {
         size_t len;
         const char *t;
         int r;
+
+        assert(token);
 
         r = xenbus_read_message(fd, &type, buf, &len);
         if (r < 0)

@@ -102,5 +102,11 @@
 #define NET_OPT_ALLOW_HOST_LOOPBACK "allow-host-loopback" /* b */
 #define NET_OPT_IPV6 "ipv6"                             /* b */
 #define NET_OPT_MTU "mtu"                               /* u */
-#define NET_OPT_PORT_FORWARDS "port-forwards"           /* as */
+#define NET_OPT_PORT_FORWARDS "port-forwards"           /* a(sqq): protocol, host port, zone port */
 #define NET_REPLY_DNS "dns"                             /* as */
+#define NET_REPLY_IPV4_ADDRESS "ipv4-address"           /* s */
+#define NET_REPLY_IPV4_PREFIX_LENGTH "ipv4-prefix-length" /* u */
+#define NET_REPLY_IPV4_GATEWAY "ipv4-gateway"           /* s */
+#define NET_REPLY_IPV6_ADDRESS "ipv6-address"           /* s */
+#define NET_REPLY_IPV6_PREFIX_LENGTH "ipv6-prefix-length" /* u */
+#define NET_REPLY_IPV6_GATEWAY "ipv6-gateway"           /* s */

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include <arpa/inet.h>
+#include <assert.h>
 #include <endian.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -34,6 +35,15 @@ static void launch_address_done(LaunchAddress *a) {
         a->gateway = mfree(a->gateway);
 }
 
+void launch_network_done(LaunchNetwork *n) {
+        assert(n);
+
+        launch_address_done(&n->ipv4);
+        launch_address_done(&n->ipv6);
+        strv_free(n->dns);
+        n->dns = NULL;
+}
+
 LaunchSpec *launch_spec_free(LaunchSpec *s) {
         if (!s)
                 return NULL;
@@ -42,9 +52,7 @@ LaunchSpec *launch_spec_free(LaunchSpec *s) {
         strv_free(s->env);
         free(s->cwd);
         free(s->user);
-        launch_address_done(&s->network.ipv4);
-        launch_address_done(&s->network.ipv6);
-        strv_free(s->network.dns);
+        launch_network_done(&s->network);
         free(s);
         return NULL;
 }
@@ -104,6 +112,8 @@ static bool env_entry_is_valid(const char *e) {
 int launch_spec_validate(const LaunchSpec *s) {
         size_t n;
         int r;
+
+        assert(s);
 
         n = strv_length(s->argv);
         if (n == 0 || isempty(s->argv[0]))
@@ -204,6 +214,9 @@ int launch_spec_parse(const char *json, size_t size, LaunchSpec **ret) {
         unsigned major = 0;
         int r;
 
+        assert(json);
+        assert(ret);
+
         const JsonDispatch table[] = {
                 { "version", json_type_string, dispatch_version, 0, JSON_MANDATORY },
                 {}
@@ -289,6 +302,9 @@ int launch_spec_serialize(const LaunchSpec *s, char **ret) {
         char *copy;
         int r;
 
+        assert(s);
+        assert(ret);
+
         r = launch_spec_validate(s);
         if (r < 0)
                 return r;
@@ -334,6 +350,9 @@ int launch_disk_encode(const LaunchSpec *s, void **ret, size_t *ret_size) {
         char *buf;
         int r;
 
+        assert(ret);
+        assert(ret_size);
+
         r = launch_spec_serialize(s, &json);
         if (r < 0)
                 return r;
@@ -357,6 +376,8 @@ int launch_disk_write(const char *path, const LaunchSpec *s) {
         _cleanup_free_ void *buf = NULL;
         size_t size;
         int r;
+
+        assert(path);
 
         r = launch_disk_encode(s, &buf, &size);
         if (r < 0)
@@ -387,21 +408,6 @@ static int header_parse(const uint8_t *h, uint32_t *ret_len) {
         return 0;
 }
 
-int launch_disk_decode(const void *buf, size_t size, LaunchSpec **ret) {
-        uint32_t len;
-        int r;
-
-        if (size < LAUNCH_DISK_HEADER_SIZE)
-                return log_error_errno(SYNTHETIC_ERRNO(EBADMSG), "Config disk: %zu bytes, too short for a header.", size);
-        r = header_parse(buf, &len);
-        if (r < 0)
-                return r;
-        if (len > size - LAUNCH_DISK_HEADER_SIZE)
-                return log_error_errno(SYNTHETIC_ERRNO(EBADMSG), "Config disk: JSON length %u runs past the end (%zu bytes).",
-                                       len, size);
-        return launch_spec_parse((const char *) buf + LAUNCH_DISK_HEADER_SIZE, len, ret);
-}
-
 static int pread_full(int fd, void *buf, size_t size, off_t offset) {
         uint8_t *p = buf;
         while (size > 0) {
@@ -425,8 +431,10 @@ int launch_disk_read_fd(int fd, LaunchSpec **ret) {
         _cleanup_free_ char *json = NULL;
         uint64_t dev_size = UINT64_MAX;
         struct stat st;
-        uint32_t len;
+        uint32_t len = 0;
         int r;
+
+        assert(ret);
 
         if (fstat(fd, &st) < 0)
                 return log_error_errno(errno, "Config disk: fstat failed: %m");
@@ -455,172 +463,4 @@ int launch_disk_read_fd(int fd, LaunchSpec **ret) {
         if (r < 0)
                 return log_error_errno(r, "Config disk: cannot read %u bytes of JSON: %m", len);
         return launch_spec_parse(json, len, ret);
-}
-
-/* ---- OCI image config + overrides ---- */
-
-static int get_strv(json_object *cfg, const char *key, char ***ret) {
-        json_object *v;
-
-        *ret = NULL;
-        if (!json_object_object_get_ex(cfg, key, &v) || !v)
-                return 0;
-        return json_dispatch_strv(key, v, ret) < 0
-                       ? log_error_errno(SYNTHETIC_ERRNO(EBADMSG), "OCI config: '%s' is not a list of strings.", key)
-                       : 0;
-}
-
-static int get_string(json_object *cfg, const char *key, char **ret) {
-        json_object *v;
-
-        *ret = NULL;
-        if (!json_object_object_get_ex(cfg, key, &v) || !v)
-                return 0;
-        if (!json_object_is_type(v, json_type_string))
-                return log_error_errno(SYNTHETIC_ERRNO(EBADMSG), "OCI config: '%s' is not a string.", key);
-        *ret = strdup(json_object_get_string(v));
-        return *ret ? 0 : -ENOMEM;
-}
-
-/* Sets KEY=VALUE in *env, replacing an existing KEY. */
-static int env_set(char ***env, const char *entry) {
-        const char *eq = strchr(entry, '=');
-        size_t k;
-
-        if (!eq || eq == entry)
-                return log_error_errno(SYNTHETIC_ERRNO(EINVAL), "Environment entry '%.64s' is not KEY=VALUE.", entry);
-        k = (size_t) (eq - entry) + 1;
-        for (char **e = *env; e && *e; e++)
-                if (strneq(*e, entry, k)) {
-                        char *n = strdup(entry);
-                        if (!n)
-                                return -ENOMEM;
-                        free(*e);
-                        *e = n;
-                        return 0;
-                }
-        return strv_extend(env, entry);
-}
-
-int launch_spec_from_oci_config(json_object *image_config, const LaunchOverrides *o, LaunchSpec **ret) {
-        _cleanup_strv_free_ char **entrypoint = NULL, **cmd = NULL, **env = NULL;
-        _cleanup_launch_spec_ LaunchSpec *s = NULL;
-        _cleanup_free_ char *cwd = NULL, *user = NULL;
-        json_object *cfg = NULL;
-        bool have_path = false;
-        int r;
-
-        /* The whole image config blob has the runtime part under "config"
-         * (which may be absent: an image with no defaults at all). */
-        if (image_config && json_object_object_get_ex(image_config, "config", &cfg)) {
-                if (cfg && !json_object_is_type(cfg, json_type_object))
-                        return log_error_errno(SYNTHETIC_ERRNO(EBADMSG), "OCI config: 'config' is not an object.");
-        } else if (image_config && !json_object_object_get_ex(image_config, "rootfs", NULL))
-                cfg = image_config;
-
-        if (cfg) {
-                if ((r = get_strv(cfg, "Entrypoint", &entrypoint)) < 0 || (r = get_strv(cfg, "Cmd", &cmd)) < 0 ||
-                    (r = get_strv(cfg, "Env", &env)) < 0 || (r = get_string(cfg, "WorkingDir", &cwd)) < 0 ||
-                    (r = get_string(cfg, "User", &user)) < 0)
-                        return r;
-        }
-
-        s = launch_spec_new();
-        if (!s)
-                return -ENOMEM;
-
-        if (o && o->entrypoint) {
-                strv_free(entrypoint);
-                entrypoint = strv_copy(o->entrypoint);
-                /* docker: --entrypoint resets the image's CMD */
-                strv_free(cmd);
-                cmd = NULL;
-                if (!entrypoint)
-                        return -ENOMEM;
-        }
-        if (o && o->cmd) {
-                strv_free(cmd);
-                cmd = strv_copy(o->cmd);
-                if (!cmd)
-                        return -ENOMEM;
-        }
-        s->argv = calloc(1, sizeof(char *));
-        if (!s->argv)
-                return -ENOMEM;
-        STRV_FOREACH(a, entrypoint)
-                if (strv_extend(&s->argv, *a) < 0)
-                        return -ENOMEM;
-        STRV_FOREACH(a, cmd)
-                if (strv_extend(&s->argv, *a) < 0)
-                        return -ENOMEM;
-        if (strv_length(s->argv) == 0)
-                return log_error_errno(SYNTHETIC_ERRNO(EINVAL),
-                                       "The image has no Entrypoint or Cmd and the launch gave no command.");
-
-        s->env = calloc(1, sizeof(char *));
-        if (!s->env)
-                return -ENOMEM;
-        STRV_FOREACH(e, env) {
-                r = env_set(&s->env, *e);
-                if (r < 0)
-                        return r;
-        }
-        if (o)
-                STRV_FOREACH(e, o->env) {
-                        r = env_set(&s->env, *e);
-                        if (r < 0)
-                                return r;
-                }
-        STRV_FOREACH(e, s->env)
-                if (startswith(*e, "PATH="))
-                        have_path = true;
-        if (!have_path && strv_extend(&s->env, LAUNCH_DEFAULT_PATH) < 0)
-                return -ENOMEM;
-
-        if (o && o->cwd) {
-                free(cwd);
-                cwd = strdup(o->cwd);
-                if (!cwd)
-                        return -ENOMEM;
-        }
-        if (!isempty(cwd))
-                s->cwd = TAKE_PTR(cwd);
-        if (o && o->user) {
-                free(user);
-                user = strdup(o->user);
-                if (!user)
-                        return -ENOMEM;
-        }
-        if (!isempty(user))
-                s->user = TAKE_PTR(user);
-        if (o && o->hostname) {
-                s->hostname = strdup(o->hostname);
-                if (!s->hostname)
-                        return -ENOMEM;
-        }
-        if (o) {
-                s->tty = o->tty;
-                if (o->umask >= 0)
-                        s->umask = (uint32_t) o->umask;
-        }
-        r = launch_spec_validate(s);
-        if (r < 0)
-                return r;
-        *ret = TAKE_PTR(s);
-        return 0;
-}
-
-const char *krata_init_failure_lookup(const char *reason) {
-        static const char *const reasons[] = {
-                "config", "image-disk", "addons-disk", "addons", "tty", "test-root", "mounts", "uname",
-                "cmdline", "modules", "network", "network-files", "root", "switch-root", "user", "cwd",
-                "exec", "supervise",
-        };
-
-        if (!reason)
-                return NULL;
-        for (size_t i = 0; i < ELEMENTSOF(reasons); i++)
-                if (streq(reason, reasons[i]))
-                        return reasons[i];
-        return NULL;
 }

@@ -1,7 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #pragma once
 
-#include <json-c/json.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -32,38 +31,6 @@
 #define LAUNCH_DISK_HEADER_SIZE 16u
 #define LAUNCH_DISK_ALIGN 4096u
 
-/* Disk roles: Xen virtual-device numbers (xvda, xvdb, xvdc), named on the
- * kernel command line as krata.image= krata.config= krata.addons=. */
-#define KRATA_VDEV_IMAGE 51712u
-#define KRATA_VDEV_CONFIG 51728u
-#define KRATA_VDEV_ADDONS 51744u
-
-/* Guest ↔ host protocol in xenstore, relative to /local/domain/<domid>. */
-#define KRATA_XS_EXIT_CODE "krata/exit-code"
-#define KRATA_XS_STATUS "krata/status" /* starting | running | exited | failed:<reason> */
-/* host → guest: "ROWS COLS" from krata-consoled, applied by krata-init */
-#define KRATA_XS_WINSIZE "krata/winsize"
-
-/* The <reason>s krata-init writes as "failed:<reason>" (init/main.c fail(),
- * init/supervise.c). The guest can write krata/status too, so the host
- * believes only these; the canonical string, or NULL. */
-const char *krata_init_failure_lookup(const char *reason);
-
-/* Exit statuses krata-init reports when the container process never ran. A
- * process can exit with these too; krata/status says which happened. */
-enum {
-        KRATA_INIT_EXIT_NOT_EXECUTABLE = 126, /* exec: permission denied / not executable */
-        KRATA_INIT_EXIT_NOT_FOUND = 127,      /* exec: no such command */
-        KRATA_INIT_EXIT_SETUP = 240,          /* mounting /proc, /sys, /dev; generic */
-        KRATA_INIT_EXIT_CONFIG = 241,         /* config disk missing, malformed, unsupported version */
-        KRATA_INIT_EXIT_DISK = 242,           /* image/addons disk not found or not mountable */
-        KRATA_INIT_EXIT_MODULES = 243,        /* a kernel module from the initrd failed to load */
-        KRATA_INIT_EXIT_NETWORK = 244,        /* eth0 missing or not configurable */
-        KRATA_INIT_EXIT_USER = 245,           /* user/group not resolvable, setuid failed */
-        KRATA_INIT_EXIT_CWD = 246,            /* working directory not usable */
-        KRATA_INIT_EXIT_ROOT = 247,           /* overlay or switch_root failed */
-};
-
 typedef struct LaunchAddress {
         char *address; /* textual, NULL when unset */
         unsigned prefix;
@@ -75,10 +42,12 @@ typedef struct LaunchNetwork {
         char **dns; /* nameserver addresses for resolv.conf */
 } LaunchNetwork;
 
+void launch_network_done(LaunchNetwork *n);
+
 typedef struct LaunchSpec {
         char *hostname;
         /* The final argv: the OCI Entrypoint and Cmd are merged on the host
-         * (launch_spec_from_oci_config), so init never re-implements that rule. */
+         * (src/zone/oci-config.c), so init never re-implements that rule. */
         char **argv;
         char **env;    /* KEY=VALUE */
         char *cwd;     /* absolute; NULL means "/" */
@@ -107,31 +76,9 @@ int launch_spec_serialize(const LaunchSpec *s, char **ret);
 /* Spec → padded config disk image in memory / on disk (atomic). */
 int launch_disk_encode(const LaunchSpec *s, void **ret, size_t *ret_size);
 int launch_disk_write(const char *path, const LaunchSpec *s);
-/* Decodes an image held in memory (tests, tools). */
-int launch_disk_decode(const void *buf, size_t size, LaunchSpec **ret);
 /* Reads from a block device or file: header first, then exactly the JSON
  * length, bounded by LAUNCH_SPEC_JSON_MAX and the device size. */
 int launch_disk_read_fd(int fd, LaunchSpec **ret);
-
-/* What the launch asked for on top of the image. NULL/unset fields keep the
- * image's value. As with docker: an entrypoint override drops the image's Cmd
- * unless cmd is given too. */
-typedef struct LaunchOverrides {
-        char *const *entrypoint;
-        char *const *cmd;
-        char *const *env; /* KEY=VALUE, override image variables of the same key */
-        const char *cwd;
-        const char *user;
-        const char *hostname;
-        bool tty;
-        int umask; /* <0: 0022 */
-} LaunchOverrides;
-
-/* Merges an OCI image config (the whole config blob, or its "config" object)
- * with the overrides into a fresh spec (no network: the supervisor fills
- * spec->network after AttachZone). -EINVAL when no command results. */
-int launch_spec_from_oci_config(json_object *image_config, const LaunchOverrides *o,
-                                LaunchSpec **ret);
 
 /* The OCI default when the image has no PATH. */
 #define LAUNCH_DEFAULT_PATH "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"

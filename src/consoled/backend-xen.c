@@ -13,7 +13,7 @@
 #include <xen/grant_table.h>
 
 #include "backend.h"
-#include "launch-spec.h"
+#include "guest-protocol.h"
 #include "log.h"
 #include "string-util.h"
 

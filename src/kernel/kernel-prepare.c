@@ -9,11 +9,11 @@
 #include <unistd.h>
 
 #include "fs-util.h"
+#include "guest-protocol.h"
 #include "initrd.h"
 #include "kernel-image.h"
 #include "kernel-inflate.h"
 #include "kernel-prepare.h"
-#include "launch-spec.h"
 #include "log.h"
 #include "modules-dep.h"
 #include "paths.h"
@@ -53,9 +53,9 @@ int kernel_prepared_cmdline(const KernelPrepared *p, char **ret) {
         assert(ret);
 
         if (p->addons)
-                snprintf(addons, sizeof addons, " krata.addons=%u", KRATA_VDEV_ADDONS);
-        return asprintf_safe(ret, "console=hvc0 quiet krata.image=%u krata.config=%u%s", KRATA_VDEV_IMAGE,
-                             KRATA_VDEV_CONFIG, addons);
+                snprintf(addons, sizeof addons, " " KRATA_CMDLINE_ADDONS "%u", KRATA_VDEV_ADDONS);
+        return asprintf_safe(ret, "console=hvc0 quiet " KRATA_CMDLINE_IMAGE "%u " KRATA_CMDLINE_CONFIG "%u%s",
+                             KRATA_VDEV_IMAGE, KRATA_VDEV_CONFIG, addons);
 }
 
 static int source_from(const char *dir, const char *image, const char *addons, const char *metadata, KernelSource *ret) {

@@ -1,45 +1,27 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #pragma once
 
-/* The supervisor's peers, behind one header so each can be rewired in one
- * place:
- *
- *  - krata-imaged (org.krata.Images1): Pull, the transfer's Phase/Progress/
- *    Error, then InspectImage (krata-imaged(8)).
- *  - the boot chain (src/kernel, shared/launch-spec): kernel_prepare() for the
- *    default kernel or an OCI kernel image, launch_spec_from_oci_config() and
- *    launch_disk_write() for the config disk.
- *  - krata-consoled (org.krata.Console1) RegisterZone/UnregisterZone: optional.
- *  - krata-networkd (org.krata.Network1) AttachZone/DetachZone: optional.
- *  - krata-zoned (org.krata.Zones1) RegisterSupervisor/ReportState: optional. */
+#include <systemd/sd-bus.h>
 
-#include "zone.h"
+#include "launch-spec.h"
+#include "zone-file.h"
+#include "zone-state.h"
 
-typedef struct ImageInfo {
-        char *squashfs_path;
-        char *digest;
-        char *config_json; /* the OCI image config */
-} ImageInfo;
+/* krata-zoned, krata-consoled and krata-networkd; each optional (no bus, or
+ * one absent: logged, not fatal). krata-imaged is image.h's. */
+typedef struct Peers {
+        sd_bus *bus;             /* NULL: no bus */
+        const char *zone;        /* the zone's name, borrowed */
+        bool console_registered; /* undone on teardown */
+        bool network_attached;   /* undone on teardown */
+} Peers;
 
-void image_info_done(ImageInfo *i);
-int image_acquire(Supervisor *s, const char *ref, ImageInfo *ret);
-
-typedef struct KernelInfo {
-        char *kernel_path;
-        char *initrd_path;
-        char *addons_path; /* NULL when there is none */
-        char *cmdline;
-        char *release;
-} KernelInfo;
-
-void kernel_info_done(KernelInfo *k);
-int kernel_acquire(Supervisor *s, const char *ref, KernelInfo *ret);
-
-/* Writes the launch spec disk (OCI config merged with the zone's overrides). */
-int config_disk_write(Supervisor *s, char **ret_path);
-
-int console_register(Supervisor *s);
-void console_unregister(Supervisor *s);
-int network_attach(Supervisor *s);
-void network_detach(Supervisor *s);
-int zoned_register(Supervisor *s);
+int peers_register_supervisor(Peers *p, const char *uuid);
+/* status_text: progress for people, may be NULL. */
+int peers_report(Peers *p, const ZoneRecord *rec, const char *result, const char *status_text);
+int peers_console_register(Peers *p, uint32_t domid);
+void peers_console_unregister(Peers *p);
+/* vif<domid>.0 with the zone's port forwards: the addresses networkd
+ * handed out, also added to *addresses. */
+int peers_network_attach(Peers *p, uint32_t domid, const ZoneSpec *zone, LaunchNetwork *ret, char ***addresses);
+void peers_network_detach(Peers *p);

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* krata-init's userspace logic outside a VM: user resolution against an
- * image's /etc, disk roles from the command line and a fake sysfs, the
- * process environment. */
+/* libinit (init/ but main.c), krata-init's logic outside a VM: user
+ * resolution against an image's /etc, disk roles from the command line and
+ * a fake sysfs, the process environment, the xenbus wire and the window
+ * size watch against a scripted xenstored. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -128,6 +129,22 @@ static void test_env(void **state) {
         assert_true(strv_contains(env, LAUNCH_DEFAULT_PATH));
 }
 
+/* A pty, raw both ways so bytes pass unchanged: the master plays xenstored. */
+static int open_raw_pty(int *ret_slave) {
+        int master = posix_openpt(O_RDWR | O_NOCTTY);
+        struct termios t;
+
+        assert_true(master >= 0);
+        assert_int_equal(grantpt(master), 0);
+        assert_int_equal(unlockpt(master), 0);
+        *ret_slave = open(ptsname(master), O_RDWR | O_NOCTTY);
+        assert_true(*ret_slave >= 0);
+        assert_int_equal(tcgetattr(*ret_slave, &t), 0);
+        cfmakeraw(&t);
+        assert_int_equal(tcsetattr(*ret_slave, TCSANOW, &t), 0);
+        return master;
+}
+
 /* A fake xenstored on the master side of a raw pty: checks the request and
  * answers with reply_type/reply. Exits 0 when the request was as expected. */
 static pid_t fake_xenstored(int master, uint32_t reply_type, const char *reply, size_t reply_len) {
@@ -171,19 +188,9 @@ static void test_xenbus_wire(void **state) {
                 { XS_ERROR, "EACCES", 7, -EACCES },
         };
         for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
-                int master = posix_openpt(O_RDWR | O_NOCTTY), slave, status;
-                struct termios t;
+                int slave, master = open_raw_pty(&slave), status;
                 pid_t pid;
 
-                assert_true(master >= 0);
-                assert_int_equal(grantpt(master), 0);
-                assert_int_equal(unlockpt(master), 0);
-                /* raw both ways, so bytes pass unchanged */
-                slave = open(ptsname(master), O_RDWR | O_NOCTTY);
-                assert_true(slave >= 0);
-                assert_int_equal(tcgetattr(slave, &t), 0);
-                cfmakeraw(&t);
-                assert_int_equal(tcsetattr(slave, TCSANOW, &t), 0);
                 pid = fake_xenstored(master, cases[i].type, cases[i].reply, cases[i].len);
                 assert_true(pid > 0);
                 assert_int_equal(xenbus_write(ptsname(master), "krata/exit-code", "7"), cases[i].expect);
@@ -194,53 +201,6 @@ static void test_xenbus_wire(void **state) {
                 close(master);
         }
         assert_int_equal(xenbus_write("/nonexistent/xenbus", "a", "b"), -ENOENT);
-}
-
-static void test_winsize_parse(void **state) {
-        static const char *const bad[] = {
-                "", " ", "24", "24 ", " 24 80", "24 80 ", "24  80", "24\t80", "24 80\n", "+24 80", "-1 80",
-                "024 80", "24 080", "0 80", "24 0", "65536 80", "24 65536", "99999 1", "24x80", "24 8O",
-                "123456 1", "1 123456", "65535 65535 ", "a b",
-        };
-        struct winsize ws;
-
-        assert_int_equal(winsize_parse("24 80", 5, &ws), 0);
-        assert_int_equal(ws.ws_row, 24);
-        assert_int_equal(ws.ws_col, 80);
-        assert_int_equal(ws.ws_xpixel, 0);
-        assert_int_equal(winsize_parse("65535 65535", 11, &ws), 0);
-        assert_int_equal(ws.ws_row, 65535);
-        assert_int_equal(ws.ws_col, 65535);
-        assert_int_equal(winsize_parse("1 1", 3, &ws), 0);
-        assert_int_equal(ws.ws_row, 1);
-        /* only n bytes count: what follows is not looked at */
-        assert_int_equal(winsize_parse("30 100garbage", 6, &ws), 0);
-        assert_int_equal(ws.ws_col, 100);
-        assert_int_equal(winsize_parse("30 100\0", 7, &ws), -EINVAL);
-        assert_int_equal(winsize_parse(NULL, 0, &ws), -EINVAL);
-
-        ws = (struct winsize) { .ws_row = 7, .ws_col = 7 };
-        for (size_t i = 0; i < ELEMENTSOF(bad); i++) {
-                if (winsize_parse(bad[i], strlen(bad[i]), &ws) >= 0)
-                        fail_msg("accepted \"%s\"", bad[i]);
-                /* a rejected value leaves the result alone */
-                assert_int_equal(ws.ws_row, 7);
-        }
-}
-
-static int open_raw_pty(int *ret_slave) {
-        int master = posix_openpt(O_RDWR | O_NOCTTY);
-        struct termios t;
-
-        assert_true(master >= 0);
-        assert_int_equal(grantpt(master), 0);
-        assert_int_equal(unlockpt(master), 0);
-        *ret_slave = open(ptsname(master), O_RDWR | O_NOCTTY);
-        assert_true(*ret_slave >= 0);
-        assert_int_equal(tcgetattr(*ret_slave, &t), 0);
-        cfmakeraw(&t);
-        assert_int_equal(tcsetattr(*ret_slave, TCSANOW, &t), 0);
-        return master;
 }
 
 static bool xs_recv(int fd, struct xsd_sockmsg *h, char *payload, size_t size) {
@@ -370,7 +330,6 @@ int main(void) {
                 cmocka_unit_test(test_sysfs),
                 cmocka_unit_test(test_env),
                 cmocka_unit_test(test_xenbus_wire),
-                cmocka_unit_test(test_winsize_parse),
                 cmocka_unit_test(test_winsize_watch),
         };
         log_set_max_level(LOG_CRIT);
