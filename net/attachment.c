@@ -217,6 +217,8 @@ int attachment_start(Attachment *a) {
                 .disable_dns = true,  /* our forwarder answers on the gateway */
                 .disable_dhcp = true, /* addresses are static, handed out by AttachZone */
         };
+        PoolGuard guard;
+        pool_guard_init(&guard, &m->pool, &a->addresses, a->options.ipv6);
         ZoneLoopParams params = {
                 .zone = a->zone,
                 .packet_fd = packet_fd,
@@ -225,6 +227,7 @@ int attachment_start(Attachment *a) {
                 .mtu = a->mtu,
                 .gateway4 = a->addresses.gateway4,
                 .gateway6 = a->options.ipv6 ? &a->addresses.gateway6 : NULL,
+                .guard = &guard,
                 .counters = &a->counters,
         };
         r = zone_loop_new(&params, &a->loop);
