@@ -7,14 +7,9 @@
 # and clean under `systemd-analyze verify`, the bus policy loaded, daemons
 # D-Bus activated through their units, the zone generator run by
 # daemon-reload; purge removes it all but the admin's /etc/krata.
-set -euo pipefail
-src=${KRATA_SOURCE_ROOT:?}
+# shellcheck source=tests/lib/nspawn-test.sh
+. "${KRATA_SOURCE_ROOT:?}/tests/lib/nspawn-test.sh"
 build=${KRATA_BUILD_ROOT:?}
-rig=$src/tests/lib/nspawn-rig
-dir=$(mktemp -d /tmp/krata-nspawn.XXXXXX)
-trap '"$rig" down "$dir" || true' EXIT
-x() { "$rig" exec "$dir" "$@"; }
-fail() { echo "FAIL: $*" >&2; x journalctl -q --no-pager -n 40 2>/dev/null >&2 || true; exit 1; }
 ok() { echo "ok - $*"; }
 
 echo "# tools/build-deb (DEB_BUILD_OPTIONS=nocheck: the unit tests run in their own suite)"
@@ -50,11 +45,11 @@ done
 ok "systemd-analyze verify is clean and systemd loaded: $(echo $units)"
 
 x kratactl image list >/dev/null || fail "kratactl image list (activates krata-imaged)"
-"$rig" assert-activated "$dir" krata-imaged.service org.krata.Images1 || fail "krata-imaged"
+rig_assert_activated krata-imaged.service org.krata.Images1
 x kratactl zone list >/dev/null || fail "kratactl zone list (activates krata-zoned)"
-"$rig" assert-activated "$dir" krata-zoned.service org.krata.Zones1 || fail "krata-zoned"
+rig_assert_activated krata-zoned.service org.krata.Zones1
 x kratactl network list >/dev/null || fail "kratactl network list (activates krata-networkd)"
-"$rig" assert-activated "$dir" krata-networkd.service org.krata.Network1 || fail "krata-networkd"
+rig_assert_activated krata-networkd.service org.krata.Network1
 [ "$(x stat -c %U /var/lib/krata/images)" = krata-imaged ] || fail "/var/lib/krata/images is not krata-imaged's"
 ok "the bus policy is loaded and krata-imaged, krata-zoned, krata-networkd start as units on first use"
 

@@ -7,13 +7,8 @@
 # zone back (without Xen the supervisor fails fast, exit 1), Restart=no and a
 # stop do not; a malformed file is skipped with its reason, the others still
 # generated.
-set -euo pipefail
-src=${KRATA_SOURCE_ROOT:?}
-rig=$src/tests/lib/nspawn-rig
-dir=$(mktemp -d /tmp/krata-nspawn.XXXXXX)
-trap '"$rig" down "$dir" || true' EXIT
-x() { "$rig" exec "$dir" "$@"; }
-fail() { echo "FAIL: $*" >&2; x journalctl -q --no-pager -n 60 2>/dev/null >&2 || true; exit 1; }
+# shellcheck source=tests/lib/nspawn-test.sh
+. "${KRATA_SOURCE_ROOT:?}/tests/lib/nspawn-test.sh"
 ok() { echo "ok - $*"; }
 gen=/run/systemd/generator
 
@@ -23,7 +18,7 @@ printf '[Zone]\nImage=busybox\nMemory=64M\n\n[Install]\nWantedBy=multi-user.targ
   >"$dir/overlay/etc/krata/zones/boot.zone"
 printf '[Zone]\nImage=busybox\n[Install]\nWantedBy=../../etc/evil.target\n' >"$dir/overlay/etc/krata/zones/bad.zone"
 printf '[Zone]\nImage=busybox\n' >"$dir/overlay/etc/krata/zones/plain.zone"
-"$rig" up-usr "$dir" || fail "container did not boot"
+rig_boot
 
 x test -L "$gen/multi-user.target.wants/krata-zone@boot.service" || fail "no wants symlink for boot"
 [ "$(x readlink "$gen/multi-user.target.wants/krata-zone@boot.service")" = /usr/lib/systemd/system/krata-zone@.service ] ||
