@@ -45,6 +45,11 @@ void pool_guard_init(PoolGuard *g, const AddressPool *pool, const ZoneAddresses 
         };
 }
 
+static void put_be16(uint8_t *p, uint16_t v) {
+        p[0] = v >> 8;
+        p[1] = v & 0xff;
+}
+
 static void ether_reply(const uint8_t *frame, uint8_t *reply, uint16_t type) {
         struct ether_header *eh = (struct ether_header *) reply;
 
@@ -88,21 +93,22 @@ static bool refuse4(const PoolGuard *g, const uint8_t *frame, size_t len, uint8_
 
         quote = MIN(total, (size_t) ICMP4_QUOTE_MAX);
         ether_reply(frame, reply, ETHERTYPE_IP);
-        struct ip *rip = (struct ip *) (reply + ETHER_HDR_LEN);
-        struct icmp *ic = (struct icmp *) (rip + 1);
-        *rip = (struct ip) {
+        /* Headers are built aligned and copied: reply + 14 is not. */
+        struct ip rip = {
                 .ip_v = 4, .ip_hl = 5, .ip_ttl = 64, .ip_p = IPPROTO_ICMP,
-                .ip_len = htons(sizeof *rip + 8 + quote),
+                .ip_len = htons(sizeof rip + 8 + quote),
                 .ip_src = g->gateway4,
                 .ip_dst = ip.ip_src,
         };
-        rip->ip_sum = htons(inet_csum_fold(inet_csum_partial(rip, sizeof *rip, 0)));
+        rip.ip_sum = htons(inet_csum_fold(inet_csum_partial(&rip, sizeof rip, 0)));
+        uint8_t *ic = reply + ETHER_HDR_LEN + sizeof rip;
+        memcpy(reply + ETHER_HDR_LEN, &rip, sizeof rip);
         memset(ic, 0, 8);
-        ic->icmp_type = ICMP_UNREACH;
-        ic->icmp_code = ICMP_UNREACH_FILTER_PROHIB;
-        memcpy((uint8_t *) ic + 8, l3, quote);
-        ic->icmp_cksum = htons(inet_csum_fold(inet_csum_partial(ic, 8 + quote, 0)));
-        *ret_len = ETHER_HDR_LEN + sizeof *rip + 8 + quote;
+        ic[0] = ICMP_UNREACH;
+        ic[1] = ICMP_UNREACH_FILTER_PROHIB;
+        memcpy(ic + 8, l3, quote);
+        put_be16(ic + 2, inet_csum_fold(inet_csum_partial(ic, 8 + quote, 0)));
+        *ret_len = ETHER_HDR_LEN + sizeof rip + 8 + quote;
         return true;
 }
 
@@ -131,21 +137,23 @@ static bool refuse6(const PoolGuard *g, const uint8_t *frame, size_t len, uint8_
 
         quote = MIN(total, (size_t) ICMP6_QUOTE_MAX);
         ether_reply(frame, reply, ETHERTYPE_IPV6);
-        struct ip6_hdr *rip6 = (struct ip6_hdr *) (reply + ETHER_HDR_LEN);
-        struct icmp6_hdr *ic = (struct icmp6_hdr *) (rip6 + 1);
-        *rip6 = (struct ip6_hdr) {
+        struct ip6_hdr rip6 = {
                 .ip6_flow = htonl(6u << 28),
-                .ip6_plen = htons(sizeof *ic + quote),
+                .ip6_plen = htons(8 + quote),
                 .ip6_nxt = IPPROTO_ICMPV6,
                 .ip6_hlim = 64,
                 .ip6_src = g->gateway6,
                 .ip6_dst = ip6.ip6_src,
         };
-        *ic = (struct icmp6_hdr) { .icmp6_type = ICMP6_DST_UNREACH, .icmp6_code = ICMP6_DST_UNREACH_ADMIN };
-        memcpy(ic + 1, l3, quote);
-        uint32_t sum = inet_csum_partial(&rip6->ip6_src, 32, IPPROTO_ICMPV6 + sizeof *ic + quote);
-        ic->icmp6_cksum = htons(inet_csum_fold(inet_csum_partial(ic, sizeof *ic + quote, sum)));
-        *ret_len = ETHER_HDR_LEN + sizeof *rip6 + sizeof *ic + quote;
+        uint8_t *ic = reply + ETHER_HDR_LEN + sizeof rip6;
+        memcpy(reply + ETHER_HDR_LEN, &rip6, sizeof rip6);
+        memset(ic, 0, 8);
+        ic[0] = ICMP6_DST_UNREACH;
+        ic[1] = ICMP6_DST_UNREACH_ADMIN;
+        memcpy(ic + 8, l3, quote);
+        uint32_t sum = inet_csum_partial(&rip6.ip6_src, 32, IPPROTO_ICMPV6 + 8 + quote);
+        put_be16(ic + 2, inet_csum_fold(inet_csum_partial(ic, 8 + quote, sum)));
+        *ret_len = ETHER_HDR_LEN + sizeof rip6 + 8 + quote;
         return true;
 }
 
