@@ -62,6 +62,17 @@ set -e
 [ $rc = 7 ] || fail "dom0 → $outside: curl exit $rc (7, could not connect, expected): $out"
 pass "dom0: the host's loopback (10.0.2.2:$other) and $outside are refused at once"
 
+# No DNS: dom0 knows its own name, and any other lookup fails at once (no
+# nameserver: glibc asks 127.0.0.1, which refuses), never waits on QEMU's
+# dropped 10.0.2.3.
+dx getent hosts krata-devhost >/dev/null || fail "dom0 cannot resolve its own name"
+set +e
+dx timeout 10 getent hosts krata-e2e.example
+rc=$?
+set -e
+[ $rc = 2 ] || fail "a lookup in dom0 ended with $rc (2, not found at once, expected; 124: it waited)"
+pass "dom0 resolves its own name; other lookups fail at once"
+
 # A zone: the same, through krata-networkd and then dom0's own sockets.
 set +e
 out=$(dx kratactl zone launch -n e2e-hermetic --rm --attach "$E2E_IMAGE" /bin/busybox sh -c "
