@@ -212,6 +212,7 @@ static SlirpConfig slirp_config(const Attachment *a) {
 /* The zone's slirp over packet_fd, with its port forwards, not running yet. */
 static int attachment_new_loop(Attachment *a, int packet_fd) {
         SlirpConfig cfg = slirp_config(a);
+        PoolGuard guard;
         ZoneLoopParams params = {
                 .zone = a->zone,
                 .packet_fd = packet_fd,
@@ -220,10 +221,12 @@ static int attachment_new_loop(Attachment *a, int packet_fd) {
                 .mtu = a->mtu,
                 .gateway4 = a->addresses.gateway4,
                 .gateway6 = a->options.ipv6 ? &a->addresses.gateway6 : NULL,
+                .guard = &guard,
                 .counters = &a->counters,
         };
         int r;
 
+        pool_guard_init(&guard, &a->manager->pool, &a->addresses, a->options.ipv6);
         r = zone_loop_new(&params, &a->loop);
         if (r < 0)
                 return log_error_errno(r, "Zone %s: cannot set up slirp: %m", a->zone);

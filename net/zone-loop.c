@@ -48,12 +48,14 @@ struct ZoneLoop {
         struct in_addr gateway4;
         struct in6_addr gateway6;
         bool ipv6;
+        PoolGuard guard;
         FrameCounters *counters;
 
         /* The zone thread's own (the bus thread only before start and after join). */
         Slirp *slirp;
         DnsForwarder *dns;
         PacketBatch *rx;
+        uint8_t refusal[POOL_GUARD_REPLY_MAX];
         struct pollfd *pollfds;
         size_t n_pollfds, n_pollfds_alloc;
         ZoneTimer *timers;
@@ -264,6 +266,13 @@ static int loop_receive(ZoneLoop *l) {
                         }
                         COUNTER_INC(l->counters->rx_frames);
                         COUNTER_ADD(l->counters->rx_bytes, len);
+                        size_t rlen;
+                        if (pool_guard_refuse(&l->guard, b->buf[i], len, l->refusal, &rlen)) {
+                                COUNTER_INC(l->counters->dropped);
+                                if (rlen > 0)
+                                        (void) cb_send_packet(l->refusal, rlen, l);
+                                continue;
+                        }
                         if (dns_forwarder_handle(l->dns, b->buf[i], len, &l->gateway4,
                                                  l->ipv6 ? &l->gateway6 : NULL))
                                 continue;
@@ -362,6 +371,7 @@ int zone_loop_new(const ZoneLoopParams *p, ZoneLoop **ret) {
         l->ipv6 = p->gateway6;
         if (p->gateway6)
                 l->gateway6 = *p->gateway6;
+        l->guard = *p->guard;
         l->counters = p->counters;
         pthread_mutex_init(&l->lock, NULL);
         pthread_cond_init(&l->cond, NULL);

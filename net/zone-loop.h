@@ -8,6 +8,7 @@
 
 #include "counter.h"
 #include "dns-forward.h"
+#include "pool-guard.h"
 
 /* One zone's data path on a thread of its own: the packet socket on the
  * zone's interface, its libslirp instance, its slirp sockets, slirp's timers
@@ -29,6 +30,7 @@ typedef struct ZoneLoopParams {
         unsigned mtu;
         struct in_addr gateway4;       /* where the zone sends DNS queries */
         const struct in6_addr *gateway6; /* NULL: no IPv6 */
+        const PoolGuard *guard;        /* what the zone may not send to */
         FrameCounters *counters;       /* outlives the loop; written by its thread */
 } ZoneLoopParams;
 

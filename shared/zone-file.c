@@ -24,6 +24,8 @@ int zone_spec_init(ZoneSpec *s, const char *name) {
                 .name = strdup(name),
                 .memory = ZONE_MEMORY_DEFAULT,
                 .vcpus = 1,
+                .restart = _ZONE_RESTART_UNSET,
+                .restart_usec = ZONE_RESTART_SEC_UNSET,
         };
         return s->name ? 0 : -ENOMEM;
 }
@@ -52,6 +54,8 @@ void zone_spec_done(ZoneSpec *s) {
         free(s->working_directory);
         free(s->user);
         strv_free(s->command);
+        strv_free(s->wanted_by);
+        strv_free(s->required_by);
         *s = (ZoneSpec) {};
 }
 
@@ -73,6 +77,55 @@ bool zone_name_is_valid(const char *name) {
                 if (!((name[i] >= 'a' && name[i] <= 'z') || (name[i] >= '0' && name[i] <= '9') || name[i] == '-'))
                         return false;
         return true;
+}
+
+bool zone_install_unit_is_valid(const char *unit) {
+        static const char *const suffixes[] = { ".target", ".service", ".socket", ".timer", ".path", ".slice" };
+        const char *at, *dot;
+        size_t n;
+
+        /* systemd's unit name rules, limited to units that can want another. */
+        if (isempty(unit) || unit[0] == '.' || unit[0] == '-' || (n = strlen(unit)) > 255)
+                return false;
+        for (size_t i = 0; i < n; i++)
+                if (!((unit[i] >= 'a' && unit[i] <= 'z') || (unit[i] >= 'A' && unit[i] <= 'Z') ||
+                      (unit[i] >= '0' && unit[i] <= '9') || strchr(":_.\\-@", unit[i])))
+                        return false;
+        dot = strrchr(unit, '.');
+        at = strchr(unit, '@');
+        if (dot == unit || (at && (at + 1 == dot || at > dot || strchr(at + 1, '@'))))
+                return false; /* no name, a template without instance, two '@' */
+        for (size_t i = 0; i < ELEMENTSOF(suffixes); i++)
+                if (streq(dot, suffixes[i]))
+                        return true;
+        return false;
+}
+
+static const char *const restart_names[_ZONE_RESTART_MAX] = {
+        [ZONE_RESTART_NO] = "no",
+        [ZONE_RESTART_ON_FAILURE] = "on-failure",
+        [ZONE_RESTART_ALWAYS] = "always",
+};
+
+const char *zone_restart_to_string(ZoneRestart r) {
+        return r >= 0 && r < _ZONE_RESTART_MAX ? restart_names[r] : NULL;
+}
+
+ZoneRestart zone_restart_from_string(const char *s) {
+        for (int i = 0; i < _ZONE_RESTART_MAX; i++)
+                if (streq_ptr(s, restart_names[i]))
+                        return (ZoneRestart) i;
+        return _ZONE_RESTART_UNSET;
+}
+
+const char *zone_restart_sec_format(uint64_t usec, char *buf, size_t len) {
+        if (usec % 1000000 == 0)
+                snprintf(buf, len, "%" PRIu64 "s", usec / 1000000);
+        else if (usec % 1000 == 0)
+                snprintf(buf, len, "%" PRIu64 "ms", usec / 1000);
+        else
+                snprintf(buf, len, "%" PRIu64 "us", usec);
+        return buf;
 }
 
 bool zone_uuid_is_valid(const char *uuid) {
@@ -421,6 +474,67 @@ static int parse_command(ConfigContext *c, const ConfigTableItem *item, const ch
         return 0;
 }
 
+static int parse_restart(ConfigContext *c, const ConfigTableItem *item, const char *v, void *data) {
+        ZoneRestart r = zone_restart_from_string(v);
+
+        if (r < 0)
+                return config_error(c, "'%s' is not no, on-failure or always", v);
+        *(ZoneRestart *) data = r;
+        return 0;
+}
+
+/* systemd's time spans, as far as a restart delay needs them: "5", "5s",
+ * "500ms", "2min", "1h" (a number and at most one unit; plain means seconds). */
+static int parse_restart_sec(ConfigContext *c, const ConfigTableItem *item, const char *v, void *data) {
+        static const struct { const char *unit; uint64_t usec; } units[] = {
+                { "", 1000000 }, { "s", 1000000 }, { "sec", 1000000 }, { "ms", 1000 },
+                { "us", 1 }, { "min", 60 * 1000000ULL }, { "h", 3600 * 1000000ULL },
+        };
+        const char *u = v;
+        char digits[16];
+        uint64_t n;
+
+        while (*u >= '0' && *u <= '9')
+                u++;
+        if (u == v || (size_t) (u - v) >= sizeof digits)
+                return config_error(c, "'%s' is not a time span (5, 5s, 500ms, 2min, 1h)", v);
+        memcpy(digits, v, (size_t) (u - v));
+        digits[u - v] = 0;
+        if (safe_atou64(digits, &n) < 0)
+                return config_error(c, "'%s' is not a time span (5, 5s, 500ms, 2min, 1h)", v);
+        for (size_t i = 0; i < ELEMENTSOF(units); i++) {
+                if (!streq(u, units[i].unit))
+                        continue;
+                if (n > ZONE_RESTART_SEC_MAX / units[i].usec)
+                        return config_error(c, "'%s' is longer than a day", v);
+                *(uint64_t *) data = n * units[i].usec;
+                return 0;
+        }
+        return config_error(c, "'%s' is not a time span (5, 5s, 500ms, 2min, 1h)", v);
+}
+
+static int parse_install_units(ConfigContext *c, const ConfigTableItem *item, const char *v, void *data) {
+        char ***units = data;
+        _cleanup_strv_free_ char **words = NULL;
+        int r;
+
+        r = config_parse_strv(c, item, v, &words);
+        if (r < 0)
+                return r;
+        STRV_FOREACH(w, words) {
+                if (!zone_install_unit_is_valid(*w))
+                        return config_error(c, "'%s' is not a unit name (multi-user.target, NAME.service)", *w);
+                if (strv_length(*units) >= ZONE_INSTALL_MAX)
+                        return config_error(c, "too many units (max %u)", ZONE_INSTALL_MAX);
+                if (strv_contains(*units, *w))
+                        continue;
+                r = strv_extend(units, *w);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
 #define ZONE_ITEM(key, parser, field, ...) \
         { "Zone", key, parser, offsetof(ZoneSpec, field), __VA_ARGS__ }
 static const ConfigTableItem zone_items[] = {
@@ -437,13 +551,18 @@ static const ConfigTableItem zone_items[] = {
         ZONE_ITEM("TTY", config_parse_bool, tty),
         ZONE_ITEM("AutoRemove", config_parse_bool, auto_remove),
         ZONE_ITEM("Created", config_parse_uint64, created),
+        { "Service", "Restart", parse_restart, offsetof(ZoneSpec, restart) },
+        { "Service", "RestartSec", parse_restart_sec, offsetof(ZoneSpec, restart_usec) },
+        { "Install", "WantedBy", parse_install_units, offsetof(ZoneSpec, wanted_by) },
+        { "Install", "RequiredBy", parse_install_units, offsetof(ZoneSpec, required_by) },
         {}
 };
 #undef ZONE_ITEM
 
-/* Stricter than the daemons' configuration: one [Zone] section, nothing before
- * it, no unknown keys, printable ASCII only (a spec also arrives over D-Bus and
- * is checked by formatting and parsing it again). */
+/* Stricter than the daemons' configuration: each section once ([Zone], and
+ * [Service] and [Install] for the unit), nothing before the first, no unknown
+ * keys, printable ASCII only (a spec also arrives over D-Bus and is checked by
+ * formatting and parsing it again). */
 static const ConfigFormat zone_format = {
         .items = zone_items,
         .flags = CONFIG_SECTION_ONCE | CONFIG_PRINTABLE,
@@ -633,6 +752,20 @@ int zone_spec_format(const ZoneSpec *s, char **ret) {
         APPEND("AutoRemove=%s\n", s->auto_remove ? "yes" : "no");
         if (s->created)
                 APPEND("Created=%" PRIu64 "\n", s->created);
+        if (s->restart >= 0 || s->restart_usec != ZONE_RESTART_SEC_UNSET)
+                APPEND("\n[Service]\n");
+        if (s->restart >= 0)
+                APPEND("Restart=%s\n", zone_restart_to_string(s->restart));
+        if (s->restart_usec != ZONE_RESTART_SEC_UNSET) {
+                char b[24];
+                APPEND("RestartSec=%s\n", zone_restart_sec_format(s->restart_usec, b, sizeof b));
+        }
+        if (s->wanted_by || s->required_by)
+                APPEND("\n[Install]\n");
+        STRV_FOREACH(u, s->wanted_by)
+                APPEND("WantedBy=%s\n", *u);
+        STRV_FOREACH(u, s->required_by)
+                APPEND("RequiredBy=%s\n", *u);
 #undef APPEND
         *ret = TAKE_PTR(buf);
         return 0;

@@ -16,9 +16,18 @@
  *   Port=8080:80/tcp
  *   Command=/bin/sh -c "echo hi"
  *
+ *   [Service]
+ *   Restart=on-failure
+ *   RestartSec=5s
+ *
+ *   [Install]
+ *   WantedBy=multi-user.target
+ *
  * Declared zones live in $KRATA_CONFIG_DIR/zones/NAME.zone, zones created over
  * D-Bus in $KRATA_STATE_DIR/zones/ (persistent) or $KRATA_RUNTIME_DIR/zones/
- * (transient, removed when they end). */
+ * (transient, removed when they end). [Service] and [Install] are read by
+ * krata-zone-generator(8), which turns a declared zone's into
+ * krata-zone@NAME.service's drop-in and wants/requires symlinks. */
 
 #define ZONE_NAME_MAX 63
 #define ZONE_FILE_MAX (64U * 1024U)
@@ -29,6 +38,17 @@
 #define ZONE_VALUE_MAX 4096U
 #define ZONE_ENV_MAX 1024U
 #define ZONE_PORTS_MAX 256U
+#define ZONE_INSTALL_MAX 64U                   /* WantedBy=, RequiredBy= entries */
+#define ZONE_RESTART_SEC_MAX (24ULL * 3600 * 1000000)
+#define ZONE_RESTART_SEC_UNSET UINT64_MAX
+
+typedef enum ZoneRestart {
+        ZONE_RESTART_NO,
+        ZONE_RESTART_ON_FAILURE,
+        ZONE_RESTART_ALWAYS,
+        _ZONE_RESTART_MAX,
+        _ZONE_RESTART_UNSET = -1,
+} ZoneRestart;
 
 typedef enum ZoneSource {
         ZONE_SOURCE_DECLARED,   /* $KRATA_CONFIG_DIR/zones */
@@ -65,6 +85,11 @@ typedef struct ZoneSpec {
         bool tty;
         bool auto_remove;
         uint64_t created;  /* µs since the epoch; 0 unknown */
+        /* [Service] and [Install]: the unit's, for krata-zone-generator */
+        ZoneRestart restart;  /* _ZONE_RESTART_UNSET: the unit's default */
+        uint64_t restart_usec; /* ZONE_RESTART_SEC_UNSET: the unit's default */
+        char **wanted_by;     /* unit names */
+        char **required_by;
 } ZoneSpec;
 
 /* A spec with the defaults (256M, one vCPU). */
@@ -77,6 +102,12 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(ZoneSpec *, zone_spec_free);
 #define _cleanup_zone_spec_ _cleanup_(zone_spec_freep)
 
 bool zone_name_is_valid(const char *name);
+/* A unit name another unit can be wanted by: "multi-user.target", "web@a.service". */
+bool zone_install_unit_is_valid(const char *unit);
+const char *zone_restart_to_string(ZoneRestart r);
+ZoneRestart zone_restart_from_string(const char *s);
+/* "5s", "500ms", "7us": the largest unit that is exact; buf needs 24 bytes. */
+const char *zone_restart_sec_format(uint64_t usec, char *buf, size_t len);
 bool zone_uuid_is_valid(const char *uuid);
 
 /* "8080:80", "53:53/udp", "8443:443/tcp". */

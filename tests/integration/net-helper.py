@@ -8,8 +8,16 @@
   tcp-client ADDR PORT      send "ping", print the answer (exit 1 on failure)
   udp-client ADDR PORT      send "ping", print the echo
   dns-query SERVER NAME A|AAAA  print the first answer's address
+  tcp-connect ADDR PORT     print how a connection attempt ends: "connected",
+                            an errno name (ECONNREFUSED, EHOSTUNREACH, ...) or "timeout"
+  udp-send ADDR PORT        send one datagram "mark"
+  capture IFACE PREFIX...   count IPv4/IPv6 packets on IFACE whose destination is in
+                            one of the prefixes, until a UDP datagram to port 7999
+                            arrives (the end mark); print "pool=N mark=1"
 Servers print "ready" once listening and run until killed.
 """
+import errno
+import ipaddress
 import socket
 import struct
 import sys
@@ -123,12 +131,59 @@ def dns_query(server, name, qtype):
     print(socket.inet_ntop(socket.AF_INET if t == 1 else socket.AF_INET6, rdata))
 
 
+def tcp_connect(addr, port):
+    c = socket.socket(family(addr), socket.SOCK_STREAM)
+    c.settimeout(TIMEOUT)
+    try:
+        c.connect((addr, port))
+        print("connected")
+    except socket.timeout:
+        print("timeout")
+    except OSError as e:
+        print(errno.errorcode.get(e.errno, str(e.errno)))
+
+
+def udp_send(addr, port):
+    socket.socket(family(addr), socket.SOCK_DGRAM).sendto(b"mark", (addr, port))
+
+
+def capture(iface, *prefixes):
+    nets = [ipaddress.ip_network(p) for p in prefixes]
+    s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(0x0003))  # ETH_P_ALL
+    s.bind((iface, 0))
+    s.settimeout(60)  # a bound on a test that lost its end mark
+    print("ready", flush=True)
+    pool = 0
+    while True:
+        try:
+            f = s.recv(65535)
+        except socket.timeout:
+            print("pool=%d mark=0" % pool, flush=True)
+            return
+        etype = struct.unpack("!H", f[12:14])[0]
+        if etype == 0x0800 and len(f) >= 34:
+            dst, proto, l4 = ipaddress.ip_address(f[30:34]), f[23], 14 + (f[14] & 0xf) * 4
+        elif etype == 0x86dd and len(f) >= 54:
+            dst, proto, l4 = ipaddress.ip_address(f[38:54]), f[20], 54
+        else:
+            continue
+        if any(dst in n for n in nets):
+            pool += 1
+            print("pool packet to %s proto %d" % (dst, proto), flush=True)
+        elif proto == 17 and len(f) >= l4 + 4 and struct.unpack("!H", f[l4 + 2:l4 + 4])[0] == 7999:
+            print("pool=%d mark=1" % pool, flush=True)
+            return
+
+
 def main():
     cmd, args = sys.argv[1], sys.argv[2:]
     if cmd == "dns-query":
         return dns_query(args[0], args[1], args[2])
+    if cmd == "capture":
+        return capture(*args)
     fn = {"tcp-server": tcp_server, "udp-echo": udp_echo, "dns-server": dns_server,
-          "tcp-client": tcp_client, "udp-client": udp_client}[cmd]
+          "tcp-client": tcp_client, "udp-client": udp_client, "tcp-connect": tcp_connect,
+          "udp-send": udp_send}[cmd]
     fn(args[0], int(args[1]))
 
 

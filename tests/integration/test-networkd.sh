@@ -5,11 +5,15 @@
 #
 # Topology (all names unique per run; removed in a trap):
 #   knh-ID   plays the host (dom0): krata-networkd runs here. Its
-#            interface "outside0" (198.51.100.1/24, 2001:db8:51::1/64) stands
-#            for the world beyond the host: servers bound there are reached
+#            interface "outside0" (198.51.100.1/24, 2001:db8:51::1/64) faces
+#            the world beyond the host: servers bound there are reached
 #            through ordinary host sockets, as any remote server would be.
-#            Its loopback is "the host's own loopback" that zones must not
-#            reach unless allowed.
+#            Its default routes lead there too, as a dom0's do. Its loopback
+#            is "the host's own loopback" that zones must not reach unless
+#            allowed.
+#   kno-ID   plays the world upstream: "outside1" (198.51.100.2,
+#            2001:db8:51::2), outside0's peer. What is captured there left
+#            the host.
 #   knz1-ID, knz2-ID  play two zones; each has eth0, the peer of vz1 / vz2 in
 #            knh-ID (what vifDOMID.0 is on a Xen host).
 set -euo pipefail
@@ -24,19 +28,23 @@ if [ "${1:-}" != --inner ]; then
     exit 77
   fi
   id=$$-$RANDOM
-  export H=knh-$id Z1=knz1-$id Z2=knz2-$id
+  export H=knh-$id O=kno-$id Z1=knz1-$id Z2=knz2-$id
   cleanup() {
-    for ns in "$Z1" "$Z2" "$H"; do ip netns del "$ns" 2>/dev/null || true; done
+    for ns in "$Z1" "$Z2" "$H" "$O"; do ip netns del "$ns" 2>/dev/null || true; done
   }
   trap cleanup EXIT
-  ip netns add "$H" && ip netns add "$Z1" && ip netns add "$Z2" || { echo "FAIL: cannot create network namespaces" >&2; exit 1; }
+  ip netns add "$H" && ip netns add "$O" && ip netns add "$Z1" && ip netns add "$Z2" ||
+    { echo "FAIL: cannot create network namespaces" >&2; exit 1; }
   ip -n "$H" link set lo up
-  # (a veth pair rather than a dummy: this kernel has no dummy driver)
-  ip -n "$H" link add outside0 type veth peer name outside1
-  ip -n "$H" link set outside1 up
+  ip -n "$H" link add outside0 type veth peer name outside1 netns "$O"
+  ip -n "$O" link set outside1 up
+  ip -n "$O" addr add 198.51.100.2/24 dev outside1
+  ip -n "$O" addr add 2001:db8:51::2/64 dev outside1 nodad
   ip -n "$H" link set outside0 up
   ip -n "$H" addr add 198.51.100.1/24 dev outside0
   ip -n "$H" addr add 2001:db8:51::1/64 dev outside0 nodad
+  ip -n "$H" route add default via 198.51.100.2
+  ip -n "$H" -6 route add default via 2001:db8:51::2
   for i in 1 2; do
     z=Z$i
     ip -n "$H" link add vz$i type veth peer name eth0 netns "${!z}"
@@ -120,6 +128,32 @@ for z in z1 z2; do
   r=$(zexec "$ns" python3 "$helper" dns-query "${!g6}" test.krata AAAA) && [ "$r" = 2001:db8::7 ] || fail "$z: DNS via ${!g6}: $r"
   ok "$z: names resolve through the gateway's DNS (IPv4 and IPv6 transport)"
 done
+
+# krata's own pools never leave the host: z1's packets to z2's addresses
+# (and to any other pool address) are refused inside z1's network with an
+# ICMP "administratively prohibited", and the world upstream (kno-ID, where
+# dom0's default routes lead) sees none of them. A datagram to 198.51.100.2
+# ends the capture and proves it sees what does leave.
+cap=$KRATA_DEV_DIR/capture.out
+ip netns exec "$O" python3 "$helper" capture outside1 10.75.0.0/16 fdd4:1476:6c7e::/48 >"$cap" 2>&1 &
+capture=$!
+for _ in $(seq 50); do grep -q ready "$cap" && break; sleep 0.1; done
+grep -q ready "$cap" || fail "the capture upstream did not start: $(cat "$cap")"
+refusals=
+for a in "$z2_A4" "$z2_A6" 10.75.255.250 fdd4:1476:6c7e:ffff::2; do
+  refusals+="$a:$(zexec "$Z1" python3 "$helper" tcp-connect "$a" 7002) "
+  zexec "$Z1" python3 "$helper" udp-send "$a" 7003
+done
+pings=$(zexec "$Z1" ping -c1 -W3 "$z2_A4" 2>&1; zexec "$Z1" ping -6 -c1 -W3 "$z2_A6" 2>&1) || true
+zexec "$Z1" python3 "$helper" udp-send 198.51.100.2 7999
+wait $capture || true
+grep -qx 'pool=0 mark=1' "$cap" || fail "packets to the pools left the host (capture upstream): $(cat "$cap")"
+for r in $refusals; do
+  case ${r##*:} in EHOSTUNREACH | EACCES) ;; *) fail "z1: TCP to pool address ${r%:*}: ${r##*:} (expected a refusal from the gateway)" ;; esac
+done
+[ "$(grep -c ' 0% packet loss' <<<"$pings")" = 0 ] || fail "z1 pinged z2: $pings"
+r=$(zexec "$Z1" python3 "$helper" tcp-client 198.51.100.1 7002) && [ "$r" = pong:ping ] || fail "z1: TCP to outside after the refusals"
+ok "z1's TCP, UDP and pings to z2 and other pool addresses are refused at z1's gateway (IPv4 and IPv6); upstream saw none"
 
 # One zone's bulk traffic does not stall another's: z1 runs iperf3 flat out
 # (both directions in turn; its own thread busy) while z2 pings its gateway,

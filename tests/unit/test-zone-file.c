@@ -3,11 +3,13 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
 
 #include "fs-util.h"
+#include "macro.h"
 #include "string-util.h"
 #include "zone-file.h"
 
@@ -103,7 +105,7 @@ static void test_errors(void **state) {
         parse_bad("/x/web.zone", "[Zone]\nTTY=maybe\nImage=busybox\n", "TTY=");
         parse_bad("/x/web.zone", "[Zone]\nUuid=not-a-uuid\nImage=busybox\n", "Uuid=");
         parse_bad("/x/web.zone", "[Zone]\nMemory=64M\n", "Image=: missing");
-        parse_bad("/x/web.zone", "Image=busybox\n", "outside the [Zone] section");
+        parse_bad("/x/web.zone", "Image=busybox\n", "assignment before any [Section] header");
         parse_bad("/x/web.zone", "[Network]\nImage=busybox\n", "unknown section");
         parse_bad("/x/web.zone", "[Zone]\nImage busybox\n", "web.zone:2: expected Key=Value");
         parse_bad("/x/web.zone", "[Zone]\nImage=a\x01\n", "control characters");
@@ -278,6 +280,77 @@ static void test_save_find(void **state) {
         assert_int_equal(rm_rf(dir), 0);
 }
 
+static void test_unit_sections(void **state) {
+        _cleanup_zone_spec_ ZoneSpec *s = parse_ok("web.zone",
+                "[Zone]\n"
+                "Image=busybox\n"
+                "[Service]\n"
+                "Restart=on-failure\n"
+                "RestartSec=500ms\n"
+                "[Install]\n"
+                "WantedBy=multi-user.target\n"
+                "WantedBy=krata.target, web@a.service multi-user.target\n"
+                "RequiredBy=graphical.target\n");
+        _cleanup_zone_spec_ ZoneSpec *d = parse_ok("d.zone", "[Zone]\nImage=busybox\n"), *back = NULL;
+        _cleanup_free_ char *text = NULL;
+
+        assert_int_equal(s->restart, ZONE_RESTART_ON_FAILURE);
+        assert_int_equal(s->restart_usec, 500000);
+        assert_int_equal(strv_length(s->wanted_by), 3); /* given twice: once */
+        assert_string_equal(s->wanted_by[1], "krata.target");
+        assert_string_equal(s->wanted_by[2], "web@a.service");
+        assert_string_equal(s->required_by[0], "graphical.target");
+        assert_int_equal(d->restart, _ZONE_RESTART_UNSET);
+        assert_int_equal(d->restart_usec, ZONE_RESTART_SEC_UNSET);
+        assert_null(d->wanted_by);
+
+        assert_int_equal(zone_spec_format(s, &text), 0);
+        back = parse_ok("web.zone", text);
+        assert_int_equal(back->restart, ZONE_RESTART_ON_FAILURE);
+        assert_int_equal(back->restart_usec, 500000);
+        assert_int_equal(strv_length(back->wanted_by), 3);
+        assert_string_equal(back->required_by[0], "graphical.target");
+
+        static const struct { const char *v; uint64_t usec; } spans[] = {
+                { "5", 5000000 }, { "5s", 5000000 }, { "2sec", 2000000 }, { "0", 0 },
+                { "7us", 7 }, { "2min", 120000000 }, { "24h", 86400000000ULL },
+        };
+        for (size_t i = 0; i < ELEMENTSOF(spans); i++) {
+                _cleanup_free_ char *t = NULL;
+                _cleanup_zone_spec_ ZoneSpec *z = NULL;
+                assert_true(asprintf(&t, "[Zone]\nImage=x\n[Service]\nRestartSec=%s\n", spans[i].v) > 0);
+                z = parse_ok("t.zone", t);
+                assert_int_equal(z->restart_usec, spans[i].usec);
+        }
+        assert_int_equal(zone_restart_from_string("always"), ZONE_RESTART_ALWAYS);
+        assert_string_equal(zone_restart_to_string(ZONE_RESTART_NO), "no");
+        char b[24];
+        assert_string_equal(zone_restart_sec_format(5000000, b, sizeof b), "5s");
+        assert_string_equal(zone_restart_sec_format(500000, b, sizeof b), "500ms");
+        assert_string_equal(zone_restart_sec_format(7, b, sizeof b), "7us");
+        assert_string_equal(zone_restart_sec_format(0, b, sizeof b), "0s");
+
+        parse_bad("r.zone", "[Zone]\nImage=x\n[Service]\nRestart=sometimes\n", "r.zone:4: Restart=: 'sometimes'");
+        parse_bad("r.zone", "[Zone]\nImage=x\n[Service]\nRestartSec=5 s\n", "not a time span");
+        parse_bad("r.zone", "[Zone]\nImage=x\n[Service]\nRestartSec=-1\n", "not a time span");
+        parse_bad("r.zone", "[Zone]\nImage=x\n[Service]\nRestartSec=25h\n", "longer than a day");
+        parse_bad("r.zone", "[Zone]\nImage=x\n[Service]\nRestartSec=99999999999999999999\n", "not a time span");
+        parse_bad("r.zone", "[Zone]\nImage=x\n[Service]\nExecStart=/bin/sh\n", "ExecStart");
+        parse_bad("r.zone", "[Zone]\nImage=x\n[Install]\nWantedBy=../../etc/passwd\n", "not a unit name");
+        parse_bad("r.zone", "[Zone]\nImage=x\n[Install]\nWantedBy=web@.service\n", "not a unit name");
+        parse_bad("r.zone", "[Zone]\nImage=x\n[Install]\nWantedBy=foo.conf\n", "not a unit name");
+        parse_bad("r.zone", "[Zone]\nImage=x\n[Install]\nWantedBy=a.target\n[Install]\n", "duplicate [Install]");
+        parse_bad("r.zone", "[Zone]\nImage=x\n[Unit]\nAfter=x.service\n", "unknown section [Unit]");
+        parse_bad("r.zone", "[Zone]\nImage=x\n[Zone]\nMemory=1G\n", "duplicate [Zone]");
+
+        assert_true(zone_install_unit_is_valid("multi-user.target"));
+        assert_true(zone_install_unit_is_valid("a\\x2db.service"));
+        assert_false(zone_install_unit_is_valid("a/b.target"));
+        assert_false(zone_install_unit_is_valid(".target"));
+        assert_false(zone_install_unit_is_valid("a@b@c.service"));
+        assert_false(zone_install_unit_is_valid("a b.target"));
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_parse_full),
@@ -289,6 +362,7 @@ int main(void) {
                 cmocka_unit_test(test_words),
                 cmocka_unit_test(test_ports),
                 cmocka_unit_test(test_save_find),
+                cmocka_unit_test(test_unit_sections),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

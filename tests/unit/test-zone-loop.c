@@ -15,7 +15,10 @@
 #include <unistd.h>
 #include <cmocka.h>
 
+#include "address-pool.h"
+#include "addr-util.h"
 #include "packet-socket.h"
+#include "pool-guard.h"
 #include "zone-loop.h"
 
 #define VNET_HDR sizeof(struct virtio_net_hdr)
@@ -93,7 +96,20 @@ static void test_zone_loop(void **state) {
         CallProbe probe = {};
         int sv[2];
 
+        AddressPool pool;
+        ZoneAddresses own;
+        PoolGuard guard;
+        struct in_addr a;
+        struct in6_addr a6;
+        unsigned l4, l6;
+
         slirp_config(&cfg);
+        assert_int_equal(parse_prefix4("10.75.0.0/16", &a, &l4), 0);
+        assert_int_equal(parse_prefix6("fdd4:1476:6c7e::/48", &a6, &l6), 0);
+        assert_int_equal(address_pool_init(&pool, a, l4, &a6, l6), 0);
+        assert_int_equal(address_pool_slot_addresses(&pool, 0, &own), 0);
+        pool_guard_init(&guard, &pool, &own, false);
+        address_pool_done(&pool);
         assert_int_equal(socketpair(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0, sv), 0);
         ZoneLoopParams params = {
                 .zone = "unit",
@@ -102,6 +118,7 @@ static void test_zone_loop(void **state) {
                 .resolv_conf = "/nonexistent",
                 .mtu = 1500,
                 .gateway4 = cfg.vhost,
+                .guard = &guard,
                 .counters = &counters,
         };
         assert_int_equal(zone_loop_new(&params, &l), 0);
